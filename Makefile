@@ -1,0 +1,87 @@
+# wuye — the two commands people need are `make run` and `make test`; the rest are for developers and CI.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: run test test-sqlite test-postgres lint format bench lock clean setup setup-dev messages
+
+# ---- setup (each step re-runs only when its inputs change) ----
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "wuye needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+locale/zh_Hans/LC_MESSAGES/django.mo: locale/zh_Hans/LC_MESSAGES/django.po $(VENV)/.runtime
+	$(PY) manage.py compile_translations
+
+setup: $(VENV)/.runtime node_modules/.package-lock.json locale/zh_Hans/LC_MESSAGES/django.mo
+setup-dev: setup $(VENV)/.dev
+
+# ---- the two commands ----
+run: setup
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py serve --port $(PORT)
+
+test: setup-dev
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: setup-dev
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# PostgreSQL: TEST_DATABASE_URL, or the local server at 127.0.0.1:5432 as CI has it. In CI a missing server fails.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuye
+test-postgres: setup-dev
+	@if $(PY) scripts/db_reachable.py "$(TEST_DATABASE_URL)"; then \
+		echo "== test suite on PostgreSQL =="; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(TEST_DATABASE_URL) is not reachable, and CI=true requires it."; exit 1; \
+	else \
+		echo "SKIPPED the PostgreSQL run: no server at $(TEST_DATABASE_URL). Start PostgreSQL or set TEST_DATABASE_URL to enable it."; \
+	fi
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup-dev
+	$(PY) bench/bench_foundation.py
+
+# Re-extract translatable strings into the catalogue (needs GNU gettext's xgettext).
+messages: setup
+	$(PY) manage.py makemessages -l zh_Hans --ignore=node_modules --ignore=.venv --no-obsolete
+
+# Regenerate the lock files from the top-level pins in requirements*.in.
+lock:
+	rm -rf /tmp/wuye-lock && $(PYTHON) -m venv /tmp/wuye-lock
+	/tmp/wuye-lock/bin/pip install --quiet -r requirements.in
+	/tmp/wuye-lock/bin/pip freeze > requirements.txt
+	/tmp/wuye-lock/bin/pip install --quiet -r requirements-dev.in
+	(echo "-r requirements.txt"; /tmp/wuye-lock/bin/pip freeze | grep -vxFf requirements.txt) > requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

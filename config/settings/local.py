@@ -1,0 +1,10 @@
+"""The embedded defaults `make run` uses: SQLite, one process with an in-process worker and scheduler."""
+
+from config.env import env_bool
+
+from .base import *  # noqa: F403
+
+DEBUG = env_bool("DEBUG", True)
+# Serve static files straight from the finders so `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

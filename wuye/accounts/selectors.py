@@ -1,0 +1,75 @@
+"""Reads about people and their access. `roles_by_estate` is the root every permission check starts from."""
+
+from collections import defaultdict
+
+from django.db.models import Q, QuerySet
+
+from wuye.core import clock
+from wuye.estates.models import Estate, Room
+
+from .choices import Role
+from .models import Membership, Residency, User
+
+
+def roles_by_estate(user) -> dict[int, frozenset[str]]:
+    """Estate id → the roles the user holds there. A company administrator holds the role in every active estate of
+    the company. Inactive or anonymous users hold nothing. Cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    cached = getattr(user, "_wuye_roles_by_estate", None)
+    if cached is not None:
+        return cached
+    roles: dict[int, set[str]] = defaultdict(set)
+    admin_company_ids = []
+    for estate_id, company_id, role in Membership.objects.filter(user=user).values_list("estate_id", "company_id", "role"):
+        if role == Role.COMPANY_ADMIN:
+            admin_company_ids.append(company_id)
+        else:
+            roles[estate_id].add(role)
+    if admin_company_ids:
+        for estate_id in Estate.objects.filter(company_id__in=admin_company_ids, is_active=True).values_list(
+            "id", flat=True
+        ):
+            roles[estate_id].add(Role.COMPANY_ADMIN)
+    result = {estate_id: frozenset(estate_roles) for estate_id, estate_roles in roles.items()}
+    user._wuye_roles_by_estate = result
+    return result
+
+
+def estate_ids_with_roles(user, roles) -> list[int]:
+    wanted = set(roles)
+    return [estate_id for estate_id, held in roles_by_estate(user).items() if held & wanted]
+
+
+def current_residencies(user) -> QuerySet[Residency]:
+    """The rooms a person lives in or owns today (moved in, not yet moved out)."""
+    today = clock.today()
+    return (
+        Residency.objects.filter(user=user)
+        .filter(Q(move_in_on__isnull=True) | Q(move_in_on__lte=today))
+        .filter(Q(move_out_on__isnull=True) | Q(move_out_on__gt=today))
+        .select_related("room__building", "room__unit", "room__estate__company")
+        .order_by("room__estate__name", "room__building__name", "room__unit__name", "room__number")
+    )
+
+
+def own_room_ids(user) -> list[int]:
+    return list(current_residencies(user).values_list("room_id", flat=True))
+
+
+def user_by_login(identifier: str) -> User | None:
+    """The account a sign-in name refers to: a username or an 11-digit phone number."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return User.objects.filter(Q(username__iexact=identifier) | Q(phone=identifier)).order_by("id").first()
+
+
+def residents_of_room(room: Room) -> QuerySet[Residency]:
+    today = clock.today()
+    return (
+        Residency.objects.filter(room=room)
+        .filter(Q(move_out_on__isnull=True) | Q(move_out_on__gt=today))
+        .select_related("user")
+        .order_by("relation", "user__name")
+    )
