@@ -77,7 +77,9 @@ def on_validation_error(request, exc: NinjaValidationError):
         location = [str(part) for part in error.get("loc", []) if part not in ("body", "query", "path", "form")]
         # ninja nests the payload under the parameter name; the field the user knows is the last part.
         location = location[1:] if len(location) > 1 else location
-        errors.append({"field": ".".join(location), "code": error.get("type", "invalid"), "message": _pydantic_message(error)})
+        errors.append(
+            {"field": ".".join(location), "code": error.get("type", "invalid"), "message": _pydantic_message(error)}
+        )
     return api.create_response(
         request, {"code": "validation_failed", "message": _("Some fields are not valid."), "errors": errors}, status=422
     )

@@ -18,7 +18,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-@router.post("/auth/token", auth=None, response={200: TokenOut}, summary="Exchange username/phone + password for a token")
+@router.post(
+    "/auth/token", auth=None, response={200: TokenOut}, summary="Exchange username/phone + password for a token"
+)
 def token_create(request, payload: TokenRequest):
     user = services.sign_in_check(
         request=request, identifier=payload.username, password=payload.password, ip_address=client_ip(request)

@@ -20,7 +20,10 @@ class User(AbstractUser):
         _("mobile phone"), max_length=11, unique=True, null=True, blank=True, validators=[validate_phone]
     )
     id_number = models.CharField(
-        _("ID number"), max_length=18, blank=True, validators=[validate_id_number],
+        _("ID number"),
+        max_length=18,
+        blank=True,
+        validators=[validate_id_number],
         help_text=_("Resident ID card number; shown masked everywhere except the person's own profile."),
     )
 
@@ -147,3 +150,6 @@ class LoginFailure(models.Model):
             models.Index(fields=["identifier", "at"], name="loginfailure_ident_idx"),
             models.Index(fields=["ip_address", "at"], name="loginfailure_ip_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} @ {self.at:%Y-%m-%d %H:%M}"

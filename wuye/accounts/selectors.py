@@ -21,7 +21,9 @@ def roles_by_estate(user) -> dict[int, frozenset[str]]:
         return cached
     roles: dict[int, set[str]] = defaultdict(set)
     admin_company_ids = []
-    for estate_id, company_id, role in Membership.objects.filter(user=user).values_list("estate_id", "company_id", "role"):
+    for estate_id, company_id, role in Membership.objects.filter(user=user).values_list(
+        "estate_id", "company_id", "role"
+    ):
         if role == Role.COMPANY_ADMIN:
             admin_company_ids.append(company_id)
         else:

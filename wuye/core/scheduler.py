@@ -72,4 +72,3 @@ def seconds_until_next_due(now: dt.datetime, ceiling: float = 30.0) -> float:
     if next_due is None:
         return ceiling
     return max(0.5, min(ceiling, (next_due.next_run_at - now).total_seconds()))
-

@@ -43,7 +43,9 @@ def normalize_id_number(raw: str) -> str:
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValidationError(_("The birth date inside the ID number is not a real date."), code="id_number_date") from None
+        raise ValidationError(
+            _("The birth date inside the ID number is not a real date."), code="id_number_date"
+        ) from None
     if not id_number_checksum_ok(value):
         raise ValidationError(_("The ID number's check digit is wrong."), code="id_number_checksum")
     return value

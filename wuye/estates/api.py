@@ -134,7 +134,9 @@ def room_detail(request, room_id: int):
     response={200: ImportResultOut},
     summary="Import a rooms or owners ledger (CSV or XLSX): all rows or none",
 )
-def ledger_import(request, estate_id: int, kind: ledgers.LedgerKind, file: File[UploadedFile], dry_run: Form[bool] = False):
+def ledger_import(
+    request, estate_id: int, kind: ledgers.LedgerKind, file: File[UploadedFile], dry_run: Form[bool] = False
+):
     estate = selectors.estate_get(request.user, estate_id)
     if not can_manage_master_data(request.user, estate):
         raise Forbidden(_("Only the project manager or a company administrator may import ledgers."))

@@ -3,7 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ServiceLevel(models.TextChoices):
-    """The contracted level from 《普通住宅小区物业管理服务等级标准》; what each level contains is data (standards app)."""
+    """The contracted level from 《普通住宅小区物业管理服务等级标准》.
+
+    What each level contains (SLA limits, frequencies, targets) is data owned by the standards capability."""
 
     LEVEL_1 = "level_1", _("Level 1")
     LEVEL_2 = "level_2", _("Level 2")

@@ -87,7 +87,7 @@ class Grid(TimeStampedModel):
 
 
 class Building(TimeStampedModel):
-    """A building (楼栋). Its position (metres east/north of the estate's main gate) gives walking times for dispatch."""
+    """A building (楼栋). Its position (metres east/north of the main gate) gives walking times for dispatch."""
 
     estate = models.ForeignKey(Estate, on_delete=models.CASCADE, related_name="buildings", verbose_name=_("estate"))
     grid = models.ForeignKey(
@@ -163,9 +163,7 @@ class Room(TimeStampedModel):
 class PublicArea(TimeStampedModel):
     """A common area (公共区域): gate, car park, garden, pump room… Patrols, cleaning and public repairs happen here."""
 
-    estate = models.ForeignKey(
-        Estate, on_delete=models.CASCADE, related_name="public_areas", verbose_name=_("estate")
-    )
+    estate = models.ForeignKey(Estate, on_delete=models.CASCADE, related_name="public_areas", verbose_name=_("estate"))
     grid = models.ForeignKey(
         Grid, on_delete=models.SET_NULL, null=True, blank=True, related_name="public_areas", verbose_name=_("grid")
     )

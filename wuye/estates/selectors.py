@@ -85,9 +85,7 @@ def estate_overview(estate: Estate) -> dict:
     rooms = Room.objects.filter(estate=estate)
     today = clock.today()
     current = Q(move_out_on__isnull=True) | Q(move_out_on__gt=today)
-    owner_count = (
-        Residency.objects.filter(room__estate=estate).filter(current).values("user_id").distinct().count()
-    )
+    owner_count = Residency.objects.filter(room__estate=estate).filter(current).values("user_id").distinct().count()
     staff_count = (
         Membership.objects.filter(estate=estate)
         .exclude(role__in=[Role.OWNER, Role.RESIDENT])
@@ -96,9 +94,12 @@ def estate_overview(estate: Estate) -> dict:
         .count()
     )
     totals = rooms.aggregate(room_count=Count("id"))
-    occupied = rooms.filter(Q(residencies__move_out_on__isnull=True) | Q(residencies__move_out_on__gt=today)).filter(
-        residencies__isnull=False
-    ).distinct().count()
+    occupied = (
+        rooms.filter(Q(residencies__move_out_on__isnull=True) | Q(residencies__move_out_on__gt=today))
+        .filter(residencies__isnull=False)
+        .distinct()
+        .count()
+    )
     return {
         "building_count": Building.objects.filter(estate=estate).count(),
         "room_count": totals["room_count"],

@@ -74,7 +74,9 @@ class Certificate(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["kind", "number"], name="certificate_number_unique_per_kind"),
             models.CheckConstraint(
-                condition=Q(expires_on__isnull=True) | Q(issued_on__isnull=True) | Q(expires_on__gte=models.F("issued_on")),
+                condition=Q(expires_on__isnull=True)
+                | Q(issued_on__isnull=True)
+                | Q(expires_on__gte=models.F("issued_on")),
                 name="certificate_expires_after_issue",
             ),
         ]
