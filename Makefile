@@ -73,7 +73,7 @@ bench: setup-dev
 
 # Re-extract translatable strings into the catalogue (needs GNU gettext's xgettext).
 messages: setup
-	$(PY) manage.py makemessages -l zh_Hans --ignore=node_modules --ignore=.venv --no-obsolete
+	$(PY) manage.py makemessages -l zh_Hans --ignore=node_modules --ignore=.venv --ignore=bench --ignore='*/tests/*' --no-obsolete
 
 # Regenerate the lock files from the top-level pins in requirements*.in.
 lock:
