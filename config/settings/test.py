@@ -1,7 +1,6 @@
 """Settings for the test suite: the same code, faster password hashing, tasks run in-line."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -12,6 +11,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = "wuye_test"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+from .base import DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default: shared-cache memory databases lock whole tables and ignore the busy
+    # timeout, so concurrency tests would test SQLite's test mode instead of the WAL + IMMEDIATE setup users run.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-wuye.sqlite3")}  # noqa: F405

@@ -79,7 +79,7 @@ def ledger_import(request: HttpRequest, estate_id: int) -> HttpResponse:
                 estate=estate,
                 kind=form.cleaned_data["kind"],
                 filename=upload.name,
-                content=upload.read(),
+                content=ledgers.upload_read(upload),
                 dry_run=form.cleaned_data["dry_run"],
             )
         except ValidationFailed as failure:

@@ -141,6 +141,6 @@ def ledger_import(
     if not can_manage_master_data(request.user, estate):
         raise Forbidden(_("Only the project manager or a company administrator may import ledgers."))
     result = ledgers.ledger_import(
-        estate=estate, kind=kind, filename=file.name or "", content=file.read(), dry_run=dry_run
+        estate=estate, kind=kind, filename=file.name or "", content=ledgers.upload_read(file), dry_run=dry_run
     )
     return {"kind": kind, "rows": result.rows, "created": result.created, "updated": result.updated, "dry_run": dry_run}
