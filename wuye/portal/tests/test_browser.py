@@ -40,6 +40,7 @@ def test_wrong_password_keeps_the_owner_on_the_sign_in_page_with_a_chinese_error
 def test_owner_switches_the_portal_to_english(page, live_server, live_cast):
     sign_in(page, live_server.url, "owner")
     page.wait_for_url(f"{live_server.url}/portal/")
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    # The menu submits its form on change: wait for the redirect back to the portal.
+    with page.expect_navigation(url=f"{live_server.url}/portal/"):
+        page.select_option("select[name=language]", "en")
     assert page.get_by_test_id("portal-title").inner_text() == "Hello, 王业主"
