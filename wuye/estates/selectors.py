@@ -1,6 +1,7 @@
 """Reads about estates and their parts, always starting from the permission-scoped querysets."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from wuye.accounts.choices import Role
@@ -16,14 +17,23 @@ def estate_get(user, estate_id: int) -> Estate:
     return get_object_or_404(estates_visible(user).select_related("company"), pk=estate_id)
 
 
+def _count_per_estate(model) -> Subquery:
+    """A correlated COUNT per estate. Three Count() annotations over joins would multiply buildings × rooms × grids
+    rows before counting (seconds for a company of ten estates)."""
+    return Subquery(
+        model.objects.filter(estate=OuterRef("pk")).order_by().values("estate").annotate(n=Count("pk")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
 def estate_list(user) -> QuerySet[Estate]:
     return (
         estates_visible(user)
         .select_related("company")
         .annotate(
-            building_count=Count("buildings", distinct=True),
-            room_count=Count("rooms", distinct=True),
-            grid_count=Count("grids", distinct=True),
+            building_count=Coalesce(_count_per_estate(Building), 0),
+            room_count=Coalesce(_count_per_estate(Room), 0),
+            grid_count=Coalesce(_count_per_estate(Grid), 0),
         )
         .order_by("company__name", "name")
     )

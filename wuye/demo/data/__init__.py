@@ -1,0 +1,1 @@
+"""Static data the demo generator draws from (names, estate names)."""
