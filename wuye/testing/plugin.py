@@ -12,6 +12,24 @@ def cast(db):
     return build_cast()
 
 
+@pytest.fixture
+def admin_cast(cast):
+    """The cast with Django-admin access: company_admin, manager and technician are staff users; plus a superuser."""
+    from . import factories
+
+    for member in ("company_admin", "manager", "technician"):
+        cast.users[member].is_staff = True
+        cast.users[member].save(update_fields=["is_staff"])
+    cast.users["superuser"] = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    return cast
+
+
+def listed_pks(response) -> set[int]:
+    """Primary keys on an admin change list page."""
+    assert response.status_code == 200
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
 def require_service(name: str, how_to_enable: str) -> None:
     """In CI a missing service fails the test; elsewhere it skips with a message saying how to enable it."""
     message = f"{name} is not reachable: {how_to_enable}"

@@ -1,28 +1,13 @@
 """The users admin: scoped to the company, phone and ID numbers masked in lists, deactivation revokes API tokens."""
 
-import pytest
 from django.test import Client
 
 from wuye.accounts import services
 from wuye.accounts.choices import Role
 from wuye.accounts.models import ApiToken, Membership, User
-from wuye.testing import factories
+from wuye.testing.plugin import listed_pks
 
 ID_NUMBER = "11010519491231002X"
-
-
-@pytest.fixture
-def admin_cast(cast):
-    for member in ("company_admin", "manager", "technician"):
-        cast.users[member].is_staff = True
-        cast.users[member].save(update_fields=["is_staff"])
-    cast.users["superuser"] = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    return cast
-
-
-def listed_pks(response) -> set[int]:
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
 
 
 def change_form_data(user: User, **overrides) -> dict:

@@ -17,6 +17,14 @@ from wuye.testing.matrix import Case, assert_matrix
 OWNERS_200 = {"owner": 200, "other_owner": 200}
 STAFF_200 = {"service_agent": 200, "technician": 200, "supervisor": 200, "manager": 200, "company_admin": 200}
 STAFF_403 = dict.fromkeys(STAFF_200, 403)
+# Ledger imports and other master-data changes: the project manager and company administrators only.
+MASTER_DATA_ONLY = {
+    **dict.fromkeys([*OWNERS_200, "service_agent", "technician", "supervisor"], 403),
+    "manager": 200,
+    "company_admin": 200,
+    "stranger_supervisor": 404,
+    "anonymous": 401,
+}
 
 
 def rooms_csv(cast):
@@ -67,17 +75,7 @@ CASES = [
     Case(
         "POST",
         lambda c: f"/api/v1/estates/{c.estate.id}/imports/rooms",
-        {
-            "owner": 403,
-            "other_owner": 403,
-            "service_agent": 403,
-            "technician": 403,
-            "supervisor": 403,
-            "manager": 200,
-            "company_admin": 200,
-            "stranger_supervisor": 404,
-            "anonymous": 401,
-        },
+        MASTER_DATA_ONLY,
         data=rooms_csv,
         label="POST /api/v1/estates/{estate}/imports/rooms",
     ),
@@ -104,17 +102,7 @@ CASES = [
     Case(
         "GET",
         lambda c: f"/desk/estates/{c.estate.id}/import/",
-        {
-            "owner": 403,
-            "other_owner": 403,
-            "service_agent": 403,
-            "technician": 403,
-            "supervisor": 403,
-            "manager": 200,
-            "company_admin": 200,
-            "stranger_supervisor": 404,
-            "anonymous": 401,
-        },
+        MASTER_DATA_ONLY,
         page=True,
         label="GET /desk/estates/{estate}/import/",
     ),

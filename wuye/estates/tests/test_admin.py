@@ -10,20 +10,7 @@ from wuye.accounts import services as account_services
 from wuye.accounts.choices import Role
 from wuye.estates.models import Building, Company, Estate, Room
 from wuye.testing import factories
-
-
-@pytest.fixture
-def admin_cast(cast):
-    for member in ("company_admin", "manager", "technician"):
-        cast.users[member].is_staff = True
-        cast.users[member].save(update_fields=["is_staff"])
-    cast.users["superuser"] = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    return cast
-
-
-def listed_pks(response) -> set[int]:
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
+from wuye.testing.plugin import listed_pks
 
 
 def test_company_admin_room_list_shows_own_rooms_and_not_the_other_company_rooms(admin_cast):
