@@ -91,3 +91,11 @@ def test_healthz_answers_503_when_the_database_fails(client, db, monkeypatch):
     monkeypatch.setattr(CursorWrapper, "execute", broken)
     response = Client().get("/healthz")
     assert response.status_code == 503
+
+
+def test_pages_stay_chinese_for_an_english_browser_until_english_is_chosen(cast):
+    client = cast.browser("owner")
+    page = client.get("/portal/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+    assert "您好，王业主" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/portal/"})
+    assert "Hello, 王业主" in client.get("/portal/", headers={"Accept-Language": "zh-CN"}).content.decode()
