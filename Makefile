@@ -46,14 +46,14 @@ test: setup-dev
 
 test-sqlite: setup-dev
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # PostgreSQL: TEST_DATABASE_URL, or the local server at 127.0.0.1:5432 as CI has it. In CI a missing server fails.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuye
 test-postgres: setup-dev
 	@if $(PY) scripts/db_reachable.py "$(TEST_DATABASE_URL)"; then \
 		echo "== test suite on PostgreSQL =="; \
-		DATABASE_URL="$(TEST_DATABASE_URL)" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_DATABASE_URL)" DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(TEST_DATABASE_URL) is not reachable, and CI=true requires it."; exit 1; \
 	else \
