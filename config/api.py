@@ -110,9 +110,12 @@ def on_http_error(request, exc: HttpError):
 def _register_routers() -> None:
     from wuye.accounts.api import router as accounts_router
     from wuye.estates.api import router as estates_router
+    from wuye.notifications.api import router as notifications_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", estates_router)
+    api.add_router("/", notifications_router)
+    api.add_router("/", "wuye.workorders.api.router")
 
 
 _register_routers()

@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "wuye.estates",
     "wuye.accounts",
     "wuye.staff",
+    "wuye.notifications",
+    "wuye.workorders",
     "wuye.portal",
     "wuye.desk",
     "wuye.demo",
@@ -61,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "wuye.notifications.context_processors.unread",
             ],
         },
     },
@@ -127,6 +130,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Notification channels beyond the in-app inbox: channel name -> class (wuye.notifications.channels.Channel). The
+# local classes record what would have been sent; a real SMS gateway or WeChat official-account sender plugs in here.
+NOTIFICATION_CHANNELS = {
+    "sms": "wuye.notifications.channels.LocalSmsChannel",
+    "wechat": "wuye.notifications.channels.LocalWeChatChannel",
+}
+
 # Sign-in throttling: this many failures for one account or one address within the window locks further tries.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
@@ -146,3 +156,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Work orders: an order the owner has not rated this many days after it was resolved is closed automatically.
+WORKORDER_AUTO_CLOSE_DAYS = env_int("WORKORDER_AUTO_CLOSE_DAYS", 3)

@@ -13,9 +13,14 @@ STORAGES = {
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
+import os  # noqa: E402
+
 from .base import DATABASES  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default: shared-cache memory databases lock whole tables and ignore the busy
     # timeout, so concurrency tests would test SQLite's test mode instead of the WAL + IMMEDIATE setup users run.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-wuye.sqlite3")}  # noqa: F405
+    # WUYE_TEST_DB gives a checkout's parallel runs separate files.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("WUYE_TEST_DB") or str(BASE_DIR / "var" / "test-wuye.sqlite3")  # noqa: F405
+    }

@@ -56,7 +56,15 @@ def current_residencies(user) -> QuerySet[Residency]:
 
 
 def own_room_ids(user) -> list[int]:
-    return list(current_residencies(user).values_list("room_id", flat=True))
+    """Ids of the rooms the user lives in today. Cached on the user object for the request, like the roles."""
+    today = clock.today()
+    cached = getattr(user, "_wuye_own_rooms", None)
+    if cached is not None and cached[0] == today:
+        return cached[1]
+    ids = list(current_residencies(user).values_list("room_id", flat=True))
+    if getattr(user, "pk", None) is not None:
+        user._wuye_own_rooms = (today, ids)
+    return ids
 
 
 def user_by_login(identifier: str) -> User | None:

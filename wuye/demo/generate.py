@@ -29,6 +29,7 @@ from wuye.estates.choices import PublicAreaKind, ServiceLevel
 from wuye.estates.models import Building, Company, Estate, Grid, PublicArea, Room, Unit
 from wuye.staff.choices import CertificateKind, Post, Skill
 from wuye.staff.models import Certificate, Shift, ShiftAssignment, StaffProfile, StaffSkill
+from wuye.workorders.services import catalogue_seed
 
 from .data import names
 
@@ -722,6 +723,8 @@ def seed_demo(*, progress: bool = True) -> SeedResult:
         )
     with transaction.atomic():
         written = rows.write(progress=progress)
+        # The company's work-order catalogue (categories and SLA policies) from the defaults file.
+        written += catalogue_seed(company=company)
     seconds = (clock.now() - started).total_seconds()
     return SeedResult(company=company, created=True, rows=written, seconds=seconds)
 
@@ -838,6 +841,8 @@ def seed_scale(*, estate_count: int, progress: bool = True) -> SeedResult:
         plan_residents(rows, rng, people, planned, family_share=0.15, tenant_share=0.05)
     with transaction.atomic():
         written = rows.write(progress=progress)
+        # The company's work-order catalogue (categories and SLA policies) from the defaults file.
+        written += catalogue_seed(company=company)
     seconds = (clock.now() - started).total_seconds()
     return SeedResult(company=company, created=True, rows=written, seconds=seconds)
 

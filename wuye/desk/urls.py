@@ -1,10 +1,21 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import views, views_orders
 
 app_name = "desk"
 urlpatterns = [
     path("", views.home, name="home"),
     path("estates/<int:estate_id>/", views.estate_detail, name="estate"),
     path("estates/<int:estate_id>/import/", views.ledger_import, name="ledger_import"),
+    path("notifications/", include("wuye.notifications.desk_urls")),
+    path("orders/", views_orders.order_queue, name="order_queue"),
+    path("orders/mine/", views_orders.order_mine, name="order_mine"),
+    path("orders/overdue/", views_orders.order_overdue, name="order_overdue"),
+    path("orders/visits/", views_orders.order_visits, name="order_visits"),
+    path("orders/new/", views_orders.order_new, name="order_new"),
+    path("orders/new/rooms/", views_orders.order_new_rooms, name="order_new_rooms"),
+    path("orders/new/room/", views_orders.order_new_room, name="order_new_room"),
+    path("orders/<int:order_id>/", views_orders.order_detail, name="order_detail"),
+    path("orders/<int:order_id>/act/<slug:action>/", views_orders.order_act, name="order_act"),
+    path("orders/<int:order_id>/photos/<int:photo_id>", views_orders.order_photo, name="order_photo"),
 ]

@@ -1,0 +1,996 @@
+"""Every write to work orders: the catalogue, numbering, creation, and `workorder_act` — the one function that
+moves an order between statuses (lock → check TRANSITIONS → apply → event row → SLA clocks → notifications).
+
+Notifications are written through the outbox in the same transaction as the event (wuye.notifications), so an
+action that rolls back tells nobody anything.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from wuye.accounts.choices import STAFF_ROLES, Role
+from wuye.accounts.models import User
+from wuye.accounts.selectors import own_room_ids, roles_by_estate
+from wuye.core import clock
+from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
+from wuye.core.images import CleanImage, store_image
+from wuye.estates.models import Company, Estate, PublicArea, Room
+
+from . import rules
+from .choices import (
+    LONG_PATH_ONLY,
+    PREVIOUS,
+    SHORT_PATH_KINDS,
+    SHORT_PATH_ONLY,
+    TRANSITIONS,
+    Action,
+    Channel,
+    Kind,
+    PhotoStage,
+    Priority,
+    Status,
+    Step,
+    StepState,
+    Verdict,
+)
+from .models import (
+    Category,
+    ServiceCalendar,
+    SlaPolicy,
+    SlaTarget,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderNumber,
+    WorkOrderPause,
+    WorkOrderPhoto,
+    WorkOrderStep,
+)
+from .permissions import can_act, can_act_as_desk, is_owner_of
+
+CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.json"
+URGE_INTERVAL = dt.timedelta(minutes=30)
+PHOTOS_PER_STAGE = 6
+# An owner may reopen a closed order for this long after it closed; later, they report a new problem.
+OWNER_REOPEN_WINDOW = dt.timedelta(days=7)
+
+
+class InvalidTransition(DomainError):
+    """The action is not possible in the order's current status (or for its kind)."""
+
+    status = 409
+    code = "invalid_transition"
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+@transaction.atomic
+def catalogue_seed(*, company: Company) -> int:
+    """Create the default SLA policies and categories (data/catalogue.json) for a company; idempotent. Returns how
+    many categories were created."""
+    data = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    policies = {}
+    for spec in data["sla_policies"]:
+        policy, created = SlaPolicy.objects.get_or_create(
+            company=company,
+            code=spec["code"],
+            defaults={"name": spec["name"], "warn_ratio": spec["warn_ratio"], "escalation": spec["escalation"]},
+        )
+        if created:
+            SlaTarget.objects.bulk_create(
+                SlaTarget(
+                    policy=policy,
+                    service_level=target.get("service_level", ""),
+                    priority=target["priority"],
+                    step=target["step"],
+                    limit_minutes=target["minutes"],
+                    round_the_clock=target.get("round_the_clock", False),
+                )
+                for target in spec["targets"]
+            )
+        policies[spec["code"]] = policy
+    created_count = 0
+    for position, spec in enumerate(data["categories"]):
+        _category, created = Category.objects.get_or_create(
+            company=company,
+            code=spec["code"],
+            defaults={
+                "name_zh": spec["zh"],
+                "name_en": spec["en"],
+                "kinds": spec["kinds"],
+                "default_priority": spec["priority"],
+                "required_skill": spec["skill"],
+                "required_certificate": spec["certificate"],
+                "sla_policy": policies[spec["sla"]],
+                "dispatch_mode": spec["dispatch"],
+                "position": position,
+            },
+        )
+        created_count += created
+    return created_count
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def number_next(*, day: dt.date) -> str:
+    """The next work-order number of a local date, e.g. WO20261127-000123, from one atomic UPSERT … RETURNING on the
+    day's counter row (both SQLite ≥ 3.35 and PostgreSQL). Called outside the create transaction where possible so
+    concurrent creates hold the counter row only for one statement."""
+    table = WorkOrderNumber._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "  # noqa: S608 - table name is ours, values are bound
+            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [day],
+        )
+        (last,) = cursor.fetchone()
+    return f"WO{day:%Y%m%d}-{last:06d}"
+
+
+# ---------------------------------------------------------------- SLA clocks
+
+
+def _calendar_for(order: WorkOrder, round_the_clock: bool) -> rules.BusinessCalendar:
+    tz = clock.local_tz()
+    if round_the_clock or order.priority == Priority.EMERGENCY:
+        return rules.BusinessCalendar.always(tz)
+    spec = ServiceCalendar.objects.filter(estate_id=order.estate_id).values_list("spec", flat=True).first()
+    return rules.BusinessCalendar.from_spec(spec or rules.DEFAULT_CALENDAR_SPEC, tz)
+
+
+def _target(order: WorkOrder, step: str) -> SlaTarget | None:
+    return _pick_target(order.category.sla_policy.targets.all(), order, step)
+
+
+def _pick_target(targets, order: WorkOrder, step: str) -> SlaTarget | None:
+    fitting = [
+        t
+        for t in targets
+        if t.priority == order.priority and t.step == step and t.service_level in ("", order.estate.service_level)
+    ]
+    # A target for the estate's own level beats the any-level one.
+    fitting.sort(key=lambda t: t.service_level == "")
+    return fitting[0] if fitting else None
+
+
+def _pauses(order: WorkOrder) -> list[rules.Pause]:
+    return [rules.Pause(start=p.started_at, end=p.ended_at) for p in order.pauses.all()]
+
+
+def _schedule(
+    order: WorkOrder, step_row: WorkOrderStep, pauses: list[rules.Pause], calendar: rules.BusinessCalendar | None = None
+) -> None:
+    calendar = calendar or _calendar_for(order, step_row.round_the_clock)
+    limit = dt.timedelta(minutes=step_row.limit_minutes)
+    step_row.due_at = rules.due_at(calendar, started_at=step_row.started_at, limit=limit, pauses=pauses)
+    step_row.warn_at = rules.warning_at(
+        calendar, started_at=step_row.started_at, limit=limit, warn_ratio=step_row.warn_ratio, pauses=pauses
+    )
+    if step_row.step == Step.ARRIVE and order.appointment_end and step_row.due_at is not None:
+        step_row.due_at = rules.arrival_due_for_appointment(
+            window_start=order.appointment_start, window_end=order.appointment_end
+        )
+        step_row.warn_at = order.appointment_start
+    step_row.state = StepState.PAUSED if step_row.due_at is None else StepState.PENDING
+
+
+def _step_open(order: WorkOrder, step: str, started_at: dt.datetime) -> None:
+    """Start (or restart, after a reopen) the clock of one step, if the order's policy has a limit for it."""
+    target = _target(order, step)
+    if target is None:
+        return
+    row = WorkOrderStep.objects.filter(order=order, step=step).first() or WorkOrderStep(order=order, step=step)
+    row.started_at = started_at
+    row.limit_minutes = target.limit_minutes
+    row.round_the_clock = target.round_the_clock
+    row.warn_ratio = order.category.sla_policy.warn_ratio
+    row.met_at = None
+    row.warned_at = None
+    row.escalation_level = 0
+    _schedule(order, row, _pauses(order))
+    row.save()
+
+
+def _step_meet(order: WorkOrder, step: str, at: dt.datetime) -> None:
+    row = WorkOrderStep.objects.filter(order=order, step=step, met_at__isnull=True).first()
+    if row is None:
+        return
+    row.met_at = at
+    row.state = StepState.MET if row.due_at is None or at <= row.due_at else StepState.BREACHED
+    row.save(update_fields=["met_at", "state"])
+
+
+def _steps_retime(order: WorkOrder) -> None:
+    """After a reclassification: every unmet step takes the new policy's limit for the new priority (from when the
+    step started), or stops being timed if the new policy has no limit for it."""
+    pauses = _pauses(order)
+    for row in WorkOrderStep.objects.filter(order=order, met_at__isnull=True):
+        target = _target(order, row.step)
+        if target is None:
+            row.delete()
+            continue
+        row.limit_minutes = target.limit_minutes
+        row.round_the_clock = target.round_the_clock
+        row.warn_ratio = order.category.sla_policy.warn_ratio
+        row.warned_at = None
+        row.escalation_level = 0
+        _schedule(order, row, pauses)
+        row.save()
+
+
+def _steps_reschedule(order: WorkOrder) -> None:
+    """After a pause starts or ends: every unmet step's due and warning times follow the pauses."""
+    pauses = _pauses(order)
+    for row in WorkOrderStep.objects.filter(order=order, met_at__isnull=True):
+        _schedule(order, row, pauses)
+        row.save(update_fields=["due_at", "warn_at", "state"])
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def _tell(order: WorkOrder, recipient: User | None, kind: str, title: str, body: str, *, event_id: int) -> None:
+    if recipient is None or not recipient.is_active:
+        return
+    from wuye.notifications.services import notify  # noqa: PLC0415 - the notifications app is optional at import
+
+    link = f"/portal/orders/{order.id}/" if _is_owner_side(recipient, order) else f"/desk/orders/{order.id}/"
+    notify(
+        recipient=recipient,
+        kind=kind,
+        title=title,
+        body=body,
+        link=link,
+        estate=order.estate,
+        dedupe_key=f"wo-event:{event_id}:{recipient.id}",
+    )
+
+
+def _is_owner_side(user: User, order: WorkOrder) -> bool:
+    return not (roles_by_estate(user).get(order.estate_id, frozenset()) & STAFF_ROLES)
+
+
+def _notify_for(order: WorkOrder, event: WorkOrderEvent) -> None:
+    """Who hears about what (issue: owners about acceptance, dispatch, arrival, completion and closing; staff about
+    assignment, warnings and escalations). Rendered in Chinese, the installation's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        number = order.number
+        owner = order.reporter
+        action = event.action
+        if action == Action.ACCEPT:
+            _tell(
+                order,
+                owner,
+                "workorder.accepted",
+                _("Order %(n)s accepted") % {"n": number},
+                _("We have accepted your request and will arrange it shortly."),
+                event_id=event.id,
+            )
+        elif action in (Action.DISPATCH, Action.TRANSFER):
+            arrive = order.steps.filter(step=Step.ARRIVE).first()
+            promised = timezone.localtime(arrive.due_at).strftime("%m-%d %H:%M") if arrive and arrive.due_at else "—"
+            _tell(
+                order,
+                owner,
+                "workorder.dispatched",
+                _("Order %(n)s dispatched") % {"n": number},
+                _("%(name)s will handle it; expected on site by %(time)s.")
+                % {"name": order.assignee.display_name, "time": promised},
+                event_id=event.id,
+            )
+            _tell(
+                order,
+                order.assignee,
+                "workorder.assigned",
+                _("New order %(n)s") % {"n": number},
+                _("%(place)s: %(text)s") % {"place": order.place_label, "text": order.description[:60]},
+                event_id=event.id,
+            )
+        elif action == Action.ARRIVE:
+            _tell(
+                order,
+                owner,
+                "workorder.arrived",
+                _("Order %(n)s: technician on site") % {"n": number},
+                _("%(name)s has arrived.") % {"name": order.assignee.display_name},
+                event_id=event.id,
+            )
+        elif action in (Action.RESOLVE, Action.ANSWER):
+            _tell(
+                order,
+                owner,
+                "workorder.resolved",
+                _("Order %(n)s completed") % {"n": number},
+                _("Please check the result and rate the service."),
+                event_id=event.id,
+            )
+        elif action in (Action.CLOSE, Action.AUTO_CLOSE, Action.FORCE_CLOSE):
+            _tell(
+                order,
+                owner,
+                "workorder.closed",
+                _("Order %(n)s closed") % {"n": number},
+                _("Thank you. The order is closed."),
+                event_id=event.id,
+            )
+        elif action == Action.URGE and order.assignee:
+            _tell(
+                order,
+                order.assignee,
+                "workorder.urged",
+                _("Order %(n)s urged by the owner") % {"n": number},
+                order.place_label,
+                event_id=event.id,
+            )
+
+
+# ---------------------------------------------------------------- create
+
+
+@dataclass
+class NewOrder:
+    estate: Estate
+    kind: str
+    category: Category
+    description: str
+    channel: str = Channel.PORTAL
+    priority: str = ""
+    room: Room | None = None
+    public_area: PublicArea | None = None
+    reporter: User | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+    appointment_start: dt.datetime | None = None
+    appointment_end: dt.datetime | None = None
+    source_type: str = ""
+    source_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _validate_new(actor: User | None, new: NewOrder, now: dt.datetime) -> None:
+    errors = ErrorCollector()
+    if new.kind not in Kind.values:
+        errors.add("kind", "invalid", _("Unknown kind of order."))
+    if new.category.company_id != new.estate.company_id or not new.category.is_active:
+        errors.add("category_id", "invalid", _("This category is not in the estate's catalogue."))
+    elif new.kind not in new.category.kinds:
+        errors.add("category_id", "kind_mismatch", _("This category does not apply to this kind of order."))
+    text = (new.description or "").strip()
+    if len(text) < 2:
+        errors.add("description", "too_short", _("Describe the problem in a few words."))
+    if len(text) > 2000:
+        errors.add("description", "too_long", _("At most 2000 characters."))
+    if new.priority and new.priority not in Priority.values:
+        errors.add("priority", "invalid", _("Unknown priority."))
+    if new.room is not None and new.room.estate_id != new.estate.id:
+        errors.add("room_id", "wrong_estate", _("The room is not in this estate."))
+    if new.public_area is not None and new.public_area.estate_id != new.estate.id:
+        errors.add("public_area_id", "wrong_estate", _("The public area is not in this estate."))
+    if new.kind == Kind.REPAIR_HOME and new.room is None:
+        errors.add("room_id", "required", _("An in-home repair needs the room."))
+    if new.kind == Kind.REPAIR_PUBLIC and new.public_area is None and new.room is None:
+        errors.add("public_area_id", "required", _("Say where: choose the public area."))
+    if (new.appointment_start is None) != (new.appointment_end is None):
+        errors.add("appointment_end", "incomplete", _("An appointment needs both a start and an end."))
+    elif new.appointment_start is not None:
+        if new.kind != Kind.REPAIR_HOME:
+            errors.add("appointment_start", "not_allowed", _("Appointments are for in-home repairs."))
+        else:
+            problem = rules.appointment_window_valid(new.appointment_start, new.appointment_end, now)
+            messages = {
+                "end_before_start": _("The appointment must end after it starts."),
+                "in_the_past": _("The appointment cannot be in the past."),
+                "too_far_ahead": _("Appointments can be booked at most 30 days ahead."),
+                "too_long": _("An appointment window may be at most 4 hours."),
+            }
+            if problem:
+                errors.add("appointment_start", problem, messages.get(problem, problem))
+    errors.raise_if_any(_("The order could not be created."))
+
+
+def _grid_of(new: NewOrder):
+    if new.room is not None:
+        return new.room.building.grid
+    if new.public_area is not None:
+        return new.public_area.grid
+    return None
+
+
+def workorder_create(
+    *,
+    actor: User | None,
+    new: NewOrder,
+    idempotency_key: str = "",
+    photos: Sequence[CleanImage] = (),
+    now: dt.datetime | None = None,
+) -> tuple[WorkOrder, bool]:
+    """Create an order with its number, SLA clocks, first event, notifications and the reporter's photos (already
+    checked with wuye.core.images.clean_image). Returns (order, created): a retry with the same idempotency key by the
+    same user returns the first order and creates nothing."""
+    now = now or clock.now()
+    if idempotency_key:
+        existing = WorkOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    _validate_new(actor, new, now)
+    if len(photos) > PHOTOS_PER_STAGE:
+        message = _("At most %(max)d photos.") % {"max": PHOTOS_PER_STAGE}
+        raise ValidationFailed(message, errors=[FieldError("photos", "too_many_photos", message)])
+    # Taken before the transaction so concurrent creates hold the counter only for one statement (gap-tolerant).
+    number = number_next(day=timezone.localdate(now, clock.local_tz()))
+    try:
+        with _stored(photos, prefix=f"workorders/{new.estate.id}") as names, transaction.atomic():
+            order = _create_in_transaction(actor, new, number, idempotency_key, now)
+            order._prefetched_objects_cache["photos"] = _photo_rows(order, PhotoStage.REPORT, photos, names, actor, now)
+    except IntegrityError:
+        if idempotency_key:
+            existing = WorkOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+            if existing:
+                return existing, False
+        raise
+    return order, True
+
+
+@contextmanager
+def _stored(photos: Sequence[CleanImage], *, prefix: str):
+    """Save photo files before the transaction (storage is not transactional, and the database should not wait on
+    it); delete them again if the block fails, so a refused or failed write leaves no orphan files."""
+    names: list[str] = []
+    try:
+        for clean in photos:
+            names.append(store_image(clean, prefix=prefix))
+        yield names
+    except BaseException:
+        for name in names:
+            default_storage.delete(name)
+        raise
+
+
+def _photo_rows(order, stage, photos, names, actor, now) -> list[WorkOrderPhoto]:
+    return WorkOrderPhoto.objects.bulk_create(
+        WorkOrderPhoto(
+            order=order,
+            stage=stage,
+            file=name,
+            content_type=clean.content_type,
+            width=clean.width,
+            height=clean.height,
+            sha256=clean.sha256,
+            uploaded_by=actor,
+            uploaded_at=now,
+        )
+        for name, clean in zip(names, photos, strict=True)
+    )
+
+
+REPORT_PHOTO_STATUSES = frozenset({Status.SUBMITTED, Status.ACCEPTED})
+WORK_PHOTO_STATUSES = frozenset({Status.TAKEN, Status.ARRIVED, Status.IN_PROGRESS, Status.ON_HOLD, Status.RESOLVED})
+
+
+def check_photo_right(user: User, order: WorkOrder, stage: str) -> None:
+    """The reporter (or whoever entered the order) adds what they saw while it is being accepted; the assignee adds
+    before/after proof while working. The wrong person gets 403, the wrong moment 409."""
+    if stage == PhotoStage.REPORT:
+        if not (is_owner_of(user, order) or order.created_by_id == user.id):
+            raise Forbidden(_("Only the person who reported the order may add photos of the problem."))
+        allowed = REPORT_PHOTO_STATUSES
+    else:
+        if order.assignee_id != user.id:
+            raise Forbidden(_("Only the person the order is assigned to may add work photos."))
+        allowed = WORK_PHOTO_STATUSES
+    if order.status not in allowed:
+        raise InvalidTransition(
+            _("The order is %(status)s; photos of this stage cannot be added now.")
+            % {"status": order.get_status_display()}
+        )
+
+
+def workorder_photos_add(
+    *, actor: User, order_id: int, stage: str, photos: Sequence[CleanImage], now: dt.datetime | None = None
+) -> list[WorkOrderPhoto]:
+    """Attach checked photos to an order: the reporter's (while it is being accepted), or the assignee's before/after
+    proof of work. At most PHOTOS_PER_STAGE per stage: the order row is locked while counting, so two uploads at once
+    cannot both pass the limit."""
+    now = now or clock.now()
+    order = WorkOrder.objects.get(pk=order_id)
+    check_photo_right(actor, order, stage)
+    if len(photos) > PHOTOS_PER_STAGE:
+        message = _("At most %(max)d photos per stage.") % {"max": PHOTOS_PER_STAGE}
+        raise ValidationFailed(message, errors=[FieldError("file", "too_many_photos", message)])
+    with _stored(photos, prefix=f"workorders/{order.estate_id}") as names, transaction.atomic():
+        order = WorkOrder.objects.select_for_update(of=("self",)).get(pk=order_id)
+        existing = WorkOrderPhoto.objects.filter(order=order, stage=stage).count()
+        if existing + len(photos) > PHOTOS_PER_STAGE:
+            message = _("At most %(max)d photos per stage; this order already has %(n)d.") % {
+                "max": PHOTOS_PER_STAGE,
+                "n": existing,
+            }
+            raise ValidationFailed(message, errors=[FieldError("file", "too_many_photos", message)])
+        return _photo_rows(order, stage, photos, names, actor, now)
+
+
+def _create_in_transaction(actor, new: NewOrder, number: str, idempotency_key: str, now) -> WorkOrder:
+    order = WorkOrder.objects.create(
+        estate=new.estate,
+        number=number,
+        kind=new.kind,
+        channel=new.channel,
+        category=new.category,
+        priority=new.priority or new.category.default_priority,
+        status=Status.SUBMITTED,
+        description=new.description.strip(),
+        reporter=new.reporter,
+        created_by=actor,
+        contact_name=new.contact_name or (new.reporter.display_name if new.reporter else ""),
+        contact_phone=new.contact_phone or (new.reporter.phone or "" if new.reporter else ""),
+        room=new.room,
+        public_area=new.public_area,
+        grid=_grid_of(new),
+        appointment_start=new.appointment_start,
+        appointment_end=new.appointment_end,
+        submitted_at=now,
+        idempotency_key=idempotency_key,
+        source_type=new.source_type,
+        source_id=new.source_id,
+    )
+    event = WorkOrderEvent.objects.create(
+        order=order,
+        action=Action.SUBMIT,
+        actor=actor,
+        at=now,
+        to_status=Status.SUBMITTED,
+        payload={"channel": new.channel, "priority": order.priority, **new.extra},
+    )
+    steps = (Step.ACCEPT, Step.RESOLVE) if order.kind in SHORT_PATH_KINDS else (Step.ACCEPT, Step.ARRIVE, Step.RESOLVE)
+    # The new order carries what it was created with, as if prefetched, so the caller can show it without reading
+    # it back (creation is the hot path).
+    order._prefetched_objects_cache = {"events": [event], "steps": _steps_open_new(order, steps, now)}
+    return order
+
+
+def _steps_open_new(order: WorkOrder, steps: Sequence[str], now: dt.datetime) -> list[WorkOrderStep]:
+    """The first clocks of a new order, in one read of the targets and calendar and one insert (creation is the
+    hot path: every owner's report goes through it)."""
+    targets = list(order.category.sla_policy.targets.all())
+    calendars: dict[bool, rules.BusinessCalendar] = {}
+    rows = []
+    for step in steps:
+        target = _pick_target(targets, order, step)
+        if target is None:
+            continue
+        row = WorkOrderStep(
+            order=order,
+            step=step,
+            started_at=now,
+            limit_minutes=target.limit_minutes,
+            round_the_clock=target.round_the_clock,
+            warn_ratio=order.category.sla_policy.warn_ratio,
+        )
+        always = target.round_the_clock or order.priority == Priority.EMERGENCY
+        if always not in calendars:
+            calendars[always] = _calendar_for(order, always)
+        _schedule(order, row, [], calendar=calendars[always])
+        rows.append(row)
+    return WorkOrderStep.objects.bulk_create(rows)
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _require(errors: ErrorCollector, params: dict, name: str, message: str) -> Any:
+    value = params.get(name)
+    if value in (None, "", []):
+        errors.add(name, "required", message)
+    return value
+
+
+def _staff_assignee(order: WorkOrder, user_id) -> User | None:
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None:
+        return None
+    roles = roles_by_estate(user).get(order.estate_id, frozenset())
+    return user if roles & (STAFF_ROLES - {Role.COMPANY_ADMIN}) else None
+
+
+def _apply(order: WorkOrder, action: str, actor: User | None, params: dict, now: dt.datetime) -> dict:
+    """Change the order's own fields for an action; returns the event payload. Raises ValidationFailed."""
+    errors = ErrorCollector()
+    payload: dict = {}
+    if action in (Action.DISPATCH, Action.TRANSFER):
+        assignee = _staff_assignee(order, params.get("assignee_id"))
+        if assignee is None:
+            errors.add("assignee_id", "invalid", _("Choose a member of staff of this estate."))
+        elif action == Action.TRANSFER and assignee.id == order.assignee_id:
+            errors.add("assignee_id", "same_person", _("The order is already with this person."))
+        else:
+            payload["assignee_id"] = assignee.id
+            payload["assignee"] = assignee.display_name
+            if order.assignee_id:
+                payload["previous_assignee_id"] = order.assignee_id
+            order.assignee = assignee
+    elif action == Action.CLASSIFY:
+        category = Category.objects.filter(
+            pk=params.get("category_id") or order.category_id, company_id=order.estate.company_id, is_active=True
+        ).first()
+        priority = params.get("priority") or order.priority
+        if category is None:
+            errors.add("category_id", "invalid", _("This category is not in the estate's catalogue."))
+        elif order.kind not in category.kinds:
+            errors.add("category_id", "kind_mismatch", _("This category does not apply to this kind of order."))
+        if priority not in Priority.values:
+            errors.add("priority", "invalid", _("Unknown priority."))
+        if category is not None and category.id == order.category_id and priority == order.priority:
+            errors.add("category_id", "unchanged", _("Choose another category or priority."))
+        if category is not None:
+            payload.update(
+                {
+                    "from_category": order.category.code,
+                    "to_category": category.code,
+                    "from_priority": order.priority,
+                    "to_priority": priority,
+                }
+            )
+            order.category = category
+        order.priority = priority
+    elif action == Action.RETURN:
+        payload["reason"] = _require(errors, params, "reason", _("Say why the order is returned."))
+        order.assignee = None
+    elif action == Action.HOLD:
+        payload["reason"] = _require(errors, params, "reason", _("Say why the work is on hold."))
+        order.held_from_status = order.status
+    elif action == Action.RESOLVE:
+        order.resolution = _require(errors, params, "resolution", _("Describe what was done.")) or ""
+        materials = params.get("materials") or []
+        order.materials = materials
+        payload["materials"] = materials
+    elif action == Action.ANSWER:
+        order.resolution = _require(errors, params, "resolution", _("Write the answer.")) or ""
+    elif action == Action.RATE:
+        verdict = _require(errors, params, "verdict", _("Choose satisfied, not satisfied or not fixed."))
+        score = params.get("score")
+        if verdict and verdict not in Verdict.values:
+            errors.add("verdict", "invalid", _("Choose satisfied, not satisfied or not fixed."))
+        if not isinstance(score, int) or not 1 <= score <= 5:
+            errors.add("score", "range", _("Give a score from 1 to 5."))
+        order.verdict = verdict or ""
+        order.score = score if isinstance(score, int) else None
+        order.rating_comment = (params.get("comment") or "")[:500]
+        payload.update({"verdict": verdict, "score": score, "reasons": params.get("reasons") or []})
+    elif action == Action.VISIT:
+        satisfied = params.get("satisfied")
+        if not isinstance(satisfied, bool):
+            errors.add("satisfied", "required", _("Record whether the owner is satisfied."))
+        order.visit_satisfied = satisfied if isinstance(satisfied, bool) else None
+        payload["satisfied"] = satisfied
+    elif action == Action.FORCE_CLOSE:
+        payload["reason"] = _require(errors, params, "reason", _("Say why the order is closed by force."))
+    elif action == Action.REOPEN:
+        if (
+            actor is not None
+            and order.status == Status.CLOSED
+            and order.closed_at
+            and now - order.closed_at > OWNER_REOPEN_WINDOW
+            and is_owner_of(actor, order)
+            and not can_act_as_desk(actor, order, action)
+        ):
+            raise Forbidden(_("This order closed more than 7 days ago; please report the problem again."))
+        payload["reason"] = params.get("reason") or ""
+        order.reopen_count += 1
+        order.assignee = None
+        order.verdict = ""
+        order.score = None
+        order.visit_satisfied = None
+    elif action == Action.URGE:
+        last = order.events.filter(action=Action.URGE).order_by("-at").values_list("at", flat=True).first()
+        if last and now - last < URGE_INTERVAL:
+            raise Throttled(
+                _("You urged this order at %(time)s; you can urge again after 30 minutes.")
+                % {"time": timezone.localtime(last).strftime("%H:%M")}
+            )
+        order.urge_count += 1
+    elif action == Action.CANCEL:
+        payload["reason"] = params.get("reason") or ""
+    errors.raise_if_any(_("The action could not be done."))
+    if params.get("note"):
+        payload["note"] = str(params["note"])[:500]
+    return payload
+
+
+def _status_label(status: str) -> str:
+    return str(Status(status).label)
+
+
+def _check_move(order: WorkOrder, action: str) -> str | None:
+    if action not in TRANSITIONS:
+        raise InvalidTransition(_("Unknown action."))
+    sources, target = TRANSITIONS[action]
+    short = order.kind in SHORT_PATH_KINDS
+    if (short and action in LONG_PATH_ONLY) or (not short and action in SHORT_PATH_ONLY) or order.status not in sources:
+        raise InvalidTransition(
+            _("The order is %(status)s; “%(action)s” is not possible now.")
+            % {"status": _status_label(order.status), "action": Action(action).label}
+        )
+    if target == PREVIOUS:
+        return order.held_from_status
+    return target
+
+
+def workorder_act(
+    *, actor: User | None, order_id: int, action: str, params: dict | None = None, now: dt.datetime | None = None
+) -> WorkOrder:
+    """Take one action on an order: lock it, check the move and the actor's right, apply it, write the event, move
+    the SLA clocks and queue the notifications — all in one transaction."""
+    params = params or {}
+    now = now or clock.now()
+    with transaction.atomic():
+        order = (
+            WorkOrder.objects.select_for_update(of=("self",))
+            .select_related("estate", "category__sla_policy", "assignee", "reporter", "room__building")
+            .get(pk=order_id)
+        )
+        if actor is not None and not can_act(actor, order, action):
+            raise Forbidden(_("You may not do this on this order."))
+        target = _check_move(order, action)
+        from_status = order.status
+        payload = _apply(order, action, actor, params, now)
+        if target is not None:
+            order.status = target
+        if order.status in (Status.CLOSED, Status.CANCELLED):
+            order.closed_at = now
+        elif action == Action.REOPEN:
+            order.closed_at = None
+        order.save()
+        event = WorkOrderEvent.objects.create(
+            order=order,
+            action=action,
+            actor=actor,
+            at=now,
+            from_status=from_status,
+            to_status=order.status if target is not None else "",
+            note=str(params.get("note") or payload.get("reason") or "")[:500],
+            payload=payload,
+        )
+        _clocks_after(order, action, now, payload)
+        _notify_for(order, event)
+        if action == Action.VISIT and params.get("satisfied") is False:
+            # An unsatisfied return visit sends the order back to be fixed again.
+            reopen_params = {"reason": _("Owner not satisfied at the return visit.")}
+            _follow_up(order, Action.REOPEN, actor, reopen_params, now)
+        elif action == Action.RATE and params.get("verdict") == Verdict.RETURNED:
+            _follow_up(order, Action.REOPEN, actor, {"reason": _("Owner says it is not fixed.")}, now)
+    return order
+
+
+def _follow_up(order: WorkOrder, action: str, actor, params: dict, now) -> None:
+    """A second action the first one implies (same transaction, its own event row)."""
+    target = _check_move(order, action)
+    from_status = order.status
+    payload = _apply(order, action, actor, params, now)
+    order.status = target
+    order.save()
+    event = WorkOrderEvent.objects.create(
+        order=order,
+        action=action,
+        actor=actor,
+        at=now,
+        from_status=from_status,
+        to_status=target,
+        note=payload.get("reason", ""),
+        payload=payload,
+    )
+    _clocks_after(order, action, now, payload)
+    _notify_for(order, event)
+
+
+def _clocks_after(order: WorkOrder, action: str, now: dt.datetime, payload: dict) -> None:
+    if action == Action.ACCEPT:
+        _step_meet(order, Step.ACCEPT, now)
+        if order.kind not in SHORT_PATH_KINDS:
+            _step_open(order, Step.DISPATCH, now)
+    elif action == Action.DISPATCH:
+        _step_meet(order, Step.DISPATCH, now)
+    elif action == Action.ARRIVE:
+        _step_meet(order, Step.ARRIVE, now)
+    elif action in (Action.RESOLVE, Action.ANSWER):
+        _step_meet(order, Step.RESOLVE, now)
+        if action == Action.RESOLVE:
+            _step_open(order, Step.VISIT, now)
+    elif action == Action.VISIT:
+        _step_meet(order, Step.VISIT, now)
+    elif action == Action.CLASSIFY:
+        _steps_retime(order)
+    elif action == Action.HOLD:
+        WorkOrderPause.objects.create(order=order, started_at=now, reason=str(payload.get("reason") or "")[:200])
+        _steps_reschedule(order)
+    elif action == Action.RESUME:
+        WorkOrderPause.objects.filter(order=order, ended_at__isnull=True).update(ended_at=now)
+        _steps_reschedule(order)
+    elif action == Action.REOPEN:
+        for step in (Step.DISPATCH, Step.ARRIVE, Step.RESOLVE):
+            _step_open(order, step, now)
+        WorkOrderStep.objects.filter(order=order, step=Step.VISIT).delete()
+    elif action in (Action.CLOSE, Action.AUTO_CLOSE, Action.FORCE_CLOSE, Action.CANCEL):
+        # A closed order has no clocks left running.
+        for row in WorkOrderStep.objects.filter(order=order, met_at__isnull=True):
+            row.state = StepState.BREACHED if row.due_at and now > row.due_at else row.state
+            row.save(update_fields=["state"])
+
+
+# ---------------------------------------------------------------- background: SLA warnings, escalation, auto-close
+
+
+def _escalation_levels(order: WorkOrder) -> tuple[rules.EscalationLevel, ...]:
+    return rules.escalation_from_spec(order.category.sla_policy.escalation or [])
+
+
+def _people_for(order: WorkOrder, role: str) -> list[User]:
+    if role == "assignee":
+        return [order.assignee] if order.assignee else []
+    if role == "grid_leader":
+        if order.grid is None:
+            return []
+        return [u for u in (order.grid.leader, order.grid.deputy) if u is not None]
+    membership_role = {"supervisor": Role.SUPERVISOR, "manager": Role.MANAGER}.get(role)
+    if membership_role is None:
+        return []
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__estate_id=order.estate_id, memberships__role=membership_role
+        ).distinct()
+    )
+
+
+def sla_warn(*, step_id: int, now: dt.datetime) -> bool:
+    """Send the warning of one step if it is due and nobody sent it yet; exactly once under any concurrency."""
+    with transaction.atomic():
+        claimed = WorkOrderStep.objects.filter(
+            pk=step_id, warned_at__isnull=True, met_at__isnull=True, warn_at__lte=now
+        ).update(warned_at=now)
+        if claimed != 1:
+            return False
+        row = WorkOrderStep.objects.select_related("order__estate", "order__category__sla_policy", "order__grid").get(
+            pk=step_id
+        )
+        order = row.order
+        if order.status in (Status.CLOSED, Status.CANCELLED, Status.ON_HOLD):
+            return False
+        event = WorkOrderEvent.objects.create(
+            order=order,
+            action=Action.WARN,
+            actor=None,
+            at=now,
+            payload={"step": row.step, "due_at": row.due_at.isoformat()},
+        )
+        recipients = (
+            _people_for(order, "assignee") or _people_for(order, "grid_leader") or _people_for(order, "supervisor")
+        )
+        with translation.override(settings.LANGUAGE_CODE):
+            for person in recipients:
+                _tell(
+                    order,
+                    person,
+                    "workorder.warning",
+                    _("Order %(n)s: %(step)s due at %(time)s")
+                    % {
+                        "n": order.number,
+                        "step": Step(row.step).label,
+                        "time": timezone.localtime(row.due_at).strftime("%m-%d %H:%M"),
+                    },
+                    order.place_label,
+                    event_id=event.id,
+                )
+    return True
+
+
+def sla_escalate(*, step_id: int, now: dt.datetime) -> int:
+    """Raise one overdue step through its escalation chain up to the level its lateness has reached. Each level is
+    claimed with a conditional UPDATE (level n-1 → n), so it is sent exactly once. Returns levels sent."""
+    sent = 0
+    while True:
+        with transaction.atomic():
+            row = WorkOrderStep.objects.select_related(
+                "order__estate",
+                "order__category__sla_policy",
+                "order__grid__leader",
+                "order__grid__deputy",
+                "order__assignee",
+            ).get(pk=step_id)
+            order = row.order
+            if row.met_at or row.due_at is None or order.status in (Status.CLOSED, Status.CANCELLED, Status.ON_HOLD):
+                return sent
+            levels = _escalation_levels(order)
+            due = rules.escalation_levels_due(levels, due_at=row.due_at, now=now)
+            next_level = row.escalation_level + 1
+            if next_level not in due:
+                return sent
+            claimed = WorkOrderStep.objects.filter(pk=step_id, escalation_level=row.escalation_level).update(
+                escalation_level=next_level, state=StepState.BREACHED
+            )
+            if claimed != 1:
+                return sent
+            level = next(lv for lv in levels if lv.level == next_level)
+            event = WorkOrderEvent.objects.create(
+                order=order,
+                action=Action.ESCALATE,
+                actor=None,
+                at=now,
+                payload={"step": row.step, "level": next_level, "role": level.role},
+            )
+            with translation.override(settings.LANGUAGE_CODE):
+                for person in _people_for(order, level.role):
+                    _tell(
+                        order,
+                        person,
+                        "workorder.escalated",
+                        _("Overdue: order %(n)s (%(step)s)") % {"n": order.number, "step": Step(row.step).label},
+                        _("%(place)s — due %(time)s, escalation level %(level)d.")
+                        % {
+                            "place": order.place_label,
+                            "time": timezone.localtime(row.due_at).strftime("%m-%d %H:%M"),
+                            "level": next_level,
+                        },
+                        event_id=event.id,
+                    )
+            sent += 1
+
+
+def sla_scan(*, now: dt.datetime) -> tuple[int, int]:
+    """One pass of the SLA clock: warnings then escalations. Safe to run on several machines at once."""
+    warnings = sum(
+        sla_warn(step_id=step_id, now=now)
+        for step_id in WorkOrderStep.objects.filter(
+            met_at__isnull=True, warned_at__isnull=True, warn_at__lte=now
+        ).values_list("id", flat=True)[:500]
+    )
+    escalations = sum(
+        sla_escalate(step_id=step_id, now=now)
+        for step_id in WorkOrderStep.objects.filter(met_at__isnull=True, due_at__lte=now)
+        .exclude(order__status__in=[Status.CLOSED, Status.CANCELLED, Status.ON_HOLD])
+        .values_list("id", flat=True)[:500]
+    )
+    return warnings, escalations
+
+
+def auto_close_unrated(*, now: dt.datetime) -> int:
+    """Close orders resolved more than WORKORDER_AUTO_CLOSE_DAYS ago that the owner never rated, and tell them."""
+    cutoff = now - dt.timedelta(days=settings.WORKORDER_AUTO_CLOSE_DAYS)
+    candidates = WorkOrder.objects.filter(
+        status=Status.RESOLVED, steps__step=Step.RESOLVE, steps__met_at__lte=cutoff
+    ).values_list("id", flat=True)
+    closed = 0
+    for order_id in list(candidates[:500]):
+        try:
+            workorder_act(actor=None, order_id=order_id, action=Action.AUTO_CLOSE, now=now)
+        except InvalidTransition:
+            continue  # another worker closed it, or the owner just rated it
+        closed += 1
+    return closed
+
+
+def dispatch_candidates(order: WorkOrder):
+    """Staff of the order's estate who can be dispatched (eligibility rules arrive with the dispatch capability)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__estate_id=order.estate_id,
+            memberships__role__in=[Role.TECHNICIAN, Role.CLEANER, Role.GARDENER, Role.GUARD, Role.GRID_LEADER],
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def owner_can_report_in(user: User, estate: Estate) -> bool:
+    return bool(own_room_ids(user)) and Room.objects.filter(id__in=own_room_ids(user), estate=estate).exists()
