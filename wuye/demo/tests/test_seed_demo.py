@@ -237,3 +237,13 @@ def test_generation_is_deterministic():
         ]
 
     assert plan() == plan()
+
+
+def test_the_demo_estate_has_work_orders_in_every_stage_of_the_loop(demo):
+    from wuye.workorders.models import WorkOrder, WorkOrderEvent
+
+    statuses = set(WorkOrder.objects.values_list("status", flat=True))
+    assert {"submitted", "accepted", "dispatched", "taken", "in_progress", "on_hold", "resolved", "closed"} <= statuses
+    # Every order went through the services: one submit event each, and numbers from the day counter.
+    assert WorkOrderEvent.objects.filter(action="submit").count() == WorkOrder.objects.count()
+    assert all(number.startswith("WO") for number in WorkOrder.objects.values_list("number", flat=True))

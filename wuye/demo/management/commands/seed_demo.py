@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wuye.core import clock
 from wuye.demo import generate
+from wuye.demo.orders import seed_demo_orders
 from wuye.estates.models import Company
 
 
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         try:
             if scale is None:
                 result = generate.seed_demo(progress=progress)
+                if result.created:
+                    first_estate = result.company.estates.order_by("id").first()
+                    seed_demo_orders(company=result.company, estate=first_estate)
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
