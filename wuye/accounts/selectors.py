@@ -55,16 +55,27 @@ def current_residencies(user) -> QuerySet[Residency]:
     )
 
 
-def own_room_ids(user) -> list[int]:
-    """Ids of the rooms the user lives in today. Cached on the user object for the request, like the roles."""
+def _own_rooms(user) -> list[tuple[int, int]]:
+    """(room id, estate id) of the rooms the user lives in today. Cached on the user object for the request, like
+    the roles: several permission checks in one request ask it."""
     today = clock.today()
     cached = getattr(user, "_wuye_own_rooms", None)
     if cached is not None and cached[0] == today:
         return cached[1]
-    ids = list(current_residencies(user).values_list("room_id", flat=True))
+    rooms = list(current_residencies(user).values_list("room_id", "room__estate_id"))
     if getattr(user, "pk", None) is not None:
-        user._wuye_own_rooms = (today, ids)
-    return ids
+        user._wuye_own_rooms = (today, rooms)
+    return rooms
+
+
+def own_room_ids(user) -> list[int]:
+    """Ids of the rooms the user lives in today."""
+    return [room_id for room_id, _estate_id in _own_rooms(user)]
+
+
+def own_estate_ids(user) -> set[int]:
+    """The estates the user lives in today."""
+    return {estate_id for _room_id, estate_id in _own_rooms(user)}
 
 
 def user_by_login(identifier: str) -> User | None:

@@ -6,6 +6,7 @@ action that rolls back tells nobody anything.
 """
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from wuye.accounts.choices import STAFF_ROLES, Role
 from wuye.accounts.models import User
-from wuye.accounts.selectors import own_room_ids, roles_by_estate
+from wuye.accounts.selectors import own_estate_ids, roles_by_estate
 from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
 from wuye.core.images import CleanImage, store_image
@@ -143,11 +144,16 @@ def number_next(*, day: dt.date) -> str:
 
 
 def _calendar_for(order: WorkOrder, round_the_clock: bool) -> rules.BusinessCalendar:
-    tz = clock.local_tz()
     if round_the_clock or order.priority == Priority.EMERGENCY:
-        return rules.BusinessCalendar.always(tz)
+        return rules.BusinessCalendar.always(clock.local_tz())
     spec = ServiceCalendar.objects.filter(estate_id=order.estate_id).values_list("spec", flat=True).first()
-    return rules.BusinessCalendar.from_spec(spec or rules.DEFAULT_CALENDAR_SPEC, tz)
+    return _parsed_calendar(json.dumps(spec or rules.DEFAULT_CALENDAR_SPEC, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_calendar(spec_json: str) -> rules.BusinessCalendar:
+    """Calendars are immutable values: parse each distinct spec once per process (creation is the hot path)."""
+    return rules.BusinessCalendar.from_spec(json.loads(spec_json), clock.local_tz())
 
 
 def _target(order: WorkOrder, step: str) -> SlaTarget | None:
@@ -993,4 +999,5 @@ def dispatch_candidates(order: WorkOrder):
 
 
 def owner_can_report_in(user: User, estate: Estate) -> bool:
-    return bool(own_room_ids(user)) and Room.objects.filter(id__in=own_room_ids(user), estate=estate).exists()
+    """Whether the user lives in the estate today (and so may report from the portal)."""
+    return estate.id in own_estate_ids(user)
