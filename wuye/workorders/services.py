@@ -146,7 +146,10 @@ def number_next(*, day: dt.date) -> str:
 def _calendar_for(order: WorkOrder, round_the_clock: bool) -> rules.BusinessCalendar:
     if round_the_clock or order.priority == Priority.EMERGENCY:
         return rules.BusinessCalendar.always(clock.local_tz())
-    spec = ServiceCalendar.objects.filter(estate_id=order.estate_id).values_list("spec", flat=True).first()
+    try:
+        spec = order.estate.service_calendar.spec  # select_related by callers on the hot path
+    except ServiceCalendar.DoesNotExist:
+        spec = None
     return _parsed_calendar(json.dumps(spec or rules.DEFAULT_CALENDAR_SPEC, sort_keys=True))
 
 
@@ -426,10 +429,8 @@ def workorder_create(
     checked with wuye.core.images.clean_image). Returns (order, created): a retry with the same idempotency key by the
     same user returns the first order and creates nothing."""
     now = now or clock.now()
-    if idempotency_key:
-        existing = WorkOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
-        if existing:
-            return existing, False
+    # A replay is caught by the unique (created_by, idempotency_key) constraint below rather than by a look-up
+    # before every create: replays are rare, creates are the hot path.
     _validate_new(actor, new, now)
     if len(photos) > PHOTOS_PER_STAGE:
         message = _("At most %(max)d photos.") % {"max": PHOTOS_PER_STAGE}
