@@ -259,3 +259,19 @@ def test_reclassifying_to_a_category_for_another_kind_is_refused_naming_the_fiel
             params={"category_id": wf.category(shop, "noise").id},
         )
     assert [e.field for e in error.value.errors] == ["category_id"]
+
+
+def test_the_scheduled_task_escalates_when_the_clock_passes_the_due_time(shop):
+    import time_machine
+
+    from wuye.workorders import tasks
+
+    start = local(2026, 11, 23, 9, 0)
+    order = wf.order(shop, status="dispatched", now=start)
+    due = step(order, Step.ARRIVE).due_at
+    with time_machine.travel(due - dt.timedelta(minutes=1), tick=False):
+        assert tasks.sla_scan.call() == {"warnings": 1, "escalations": 0}
+    with time_machine.travel(due + dt.timedelta(minutes=31), tick=False):
+        assert tasks.sla_scan.call() == {"warnings": 0, "escalations": 2}
+    with time_machine.travel(due + dt.timedelta(minutes=40), tick=False):
+        assert tasks.sla_scan.call() == {"warnings": 0, "escalations": 0}
