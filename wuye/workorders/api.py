@@ -204,12 +204,14 @@ def _new_order(user, payload: WorkOrderIn) -> services.NewOrder:
         if channel not in STAFF_CHANNELS:
             errors.add("channel", "not_allowed", _("Staff enter orders by phone, walk-in, or as found by staff."))
 
-    category = Category.objects.select_related("sla_policy").filter(pk=payload.category_id).first()
+    category = Category.objects.select_related("sla_policy").filter(pk=payload.category_id).order_by().first()
     if category is None or category.company_id != estate.company_id:
         errors.add("category_id", "not_found", _("This category is not in the estate's catalogue."))
     room = None
     if payload.room_id is not None:
-        room = Room.objects.select_related("building__grid", "unit").filter(pk=payload.room_id, estate=estate).first()
+        room = (
+            Room.objects.select_related("building", "unit").filter(pk=payload.room_id, estate=estate).order_by().first()
+        )
         # Owners report only for the rooms they live in now; staff entering for an owner, only for that owner's.
         lives_there = own_room_ids(reporter) if reporter is not None else None
         if room is None:
@@ -218,7 +220,7 @@ def _new_order(user, payload: WorkOrderIn) -> services.NewOrder:
             errors.add("room_id", "not_your_room", _("You can only report for a room you live in."))
     public_area = None
     if payload.public_area_id is not None:
-        public_area = PublicArea.objects.select_related("grid").filter(pk=payload.public_area_id, estate=estate).first()
+        public_area = PublicArea.objects.filter(pk=payload.public_area_id, estate=estate).order_by().first()
         if public_area is None:
             errors.add("public_area_id", "not_found", _("The public area is not in this estate."))
     contact_phone = ""

@@ -409,11 +409,11 @@ def _validate_new(actor: User | None, new: NewOrder, now: dt.datetime) -> None:
     errors.raise_if_any(_("The order could not be created."))
 
 
-def _grid_of(new: NewOrder):
+def _grid_id_of(new: NewOrder) -> int | None:
     if new.room is not None:
-        return new.room.building.grid
+        return new.room.building.grid_id
     if new.public_area is not None:
-        return new.public_area.grid
+        return new.public_area.grid_id
     return None
 
 
@@ -435,10 +435,11 @@ def workorder_create(
     if len(photos) > PHOTOS_PER_STAGE:
         message = _("At most %(max)d photos.") % {"max": PHOTOS_PER_STAGE}
         raise ValidationFailed(message, errors=[FieldError("photos", "too_many_photos", message)])
-    # Taken before the transaction so concurrent creates hold the counter only for one statement (gap-tolerant).
-    number = number_next(day=timezone.localdate(now, clock.local_tz()))
     try:
         with _stored(photos, prefix=f"workorders/{new.estate.id}") as names, transaction.atomic():
+            # The number is taken last thing before the insert, inside the transaction: one commit (one disk
+            # flush) per create. The day's counter row stays locked only until this transaction commits.
+            number = number_next(day=timezone.localdate(now, clock.local_tz()))
             order = _create_in_transaction(actor, new, number, idempotency_key, now)
             order._prefetched_objects_cache["photos"] = _photo_rows(order, PhotoStage.REPORT, photos, names, actor, now)
     except IntegrityError:
@@ -544,7 +545,7 @@ def _create_in_transaction(actor, new: NewOrder, number: str, idempotency_key: s
         contact_phone=new.contact_phone or (new.reporter.phone or "" if new.reporter else ""),
         room=new.room,
         public_area=new.public_area,
-        grid=_grid_of(new),
+        grid_id=_grid_id_of(new),
         appointment_start=new.appointment_start,
         appointment_end=new.appointment_end,
         submitted_at=now,
