@@ -6,6 +6,9 @@ from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
+# Keep database connections between requests (each gunicorn worker holds one).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
