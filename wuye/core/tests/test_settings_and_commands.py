@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from wuye.core.management.commands.compile_translations import parse_po, write_mo
+from wuye.testing.plugin import require_service
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -108,8 +107,9 @@ def test_compiled_catalogue_translates_like_gettext_expects(tmp_path):
     assert catalogue.gettext("Untranslated") == "Untranslated"
 
 
-@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="GNU msgfmt not installed; nothing to compare with")
 def test_compiled_catalogue_matches_gnu_msgfmt(tmp_path):
+    if shutil.which("msgfmt") is None:
+        require_service("GNU msgfmt (the reference compiler)", "apt-get install gettext")
     po = tmp_path / "sample.po"
     po.write_text(SAMPLE_PO, encoding="utf-8")
     subprocess.run(["msgfmt", "-o", str(tmp_path / "gnu.mo"), str(po)], check=True)
