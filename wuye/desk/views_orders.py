@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,9 +29,9 @@ from wuye.core.http import stored_file_response
 from wuye.estates import selectors as estate_selectors
 from wuye.estates.permissions import can_view_residents, staff_estates
 from wuye.workorders import selectors, services
-from wuye.workorders.choices import ASSIGNED, SHORT_PATH_KINDS, TERMINAL, Action, Channel, Status, Step
-from wuye.workorders.models import WorkOrder, WorkOrderStep
-from wuye.workorders.permissions import DESK_ROLES, VISIT_ROLES, can_act, workorders_visible
+from wuye.workorders.choices import ASSIGNED, Action, Channel, Status, Step
+from wuye.workorders.models import WorkOrder
+from wuye.workorders.permissions import DESK_ROLES, VISIT_ROLES, can_act
 
 from .forms import ACTION_FORMS, NewOrderForm, QueueFilterForm, VisitForm
 
@@ -192,20 +191,7 @@ def order_overdue(request: HttpRequest) -> HttpResponse:
     """Every open step past its due time, grouped by estate and grid, the longest overdue first."""
     estate_ids = _staff_estate_ids(request)
     now = clock.now()
-    open_orders = workorders_visible(request.user).filter(estate_id__in=estate_ids).exclude(status__in=TERMINAL)
-    steps = (
-        WorkOrderStep.objects.filter(order__in=open_orders, met_at__isnull=True, due_at__lt=now)
-        .select_related(
-            "order__estate",
-            "order__grid",
-            "order__category",
-            "order__assignee",
-            "order__room__building",
-            "order__room__unit",
-            "order__public_area",
-        )
-        .order_by("order__estate__name", F("order__grid__name").asc(nulls_last=True), "due_at", "id")[:OVERDUE_LIMIT]
-    )
+    steps = selectors.overdue_steps(request.user, estate_ids=estate_ids, now=now, limit=OVERDUE_LIMIT)
     groups = [
         {"estate": estate, "grid": grid, "steps": list(items)}
         for (estate, grid), items in groupby(steps, key=lambda row: (row.order.estate, row.order.grid))
@@ -223,14 +209,7 @@ def order_visits(request: HttpRequest) -> HttpResponse:
     if not visit_estate_ids:
         raise PermissionDenied
     now = clock.now()
-    visit_due = WorkOrderStep.objects.filter(order=OuterRef("pk"), step=Step.VISIT, met_at__isnull=True)
-    orders = (
-        selectors.workorder_list(request.user, now=now)
-        .filter(estate_id__in=visit_estate_ids, status__in=[Status.RESOLVED, Status.RATED])
-        .exclude(kind__in=SHORT_PATH_KINDS)
-        .annotate(visit_due_at=Subquery(visit_due.values("due_at")[:1]))
-        .order_by(F("visit_due_at").asc(nulls_last=True), "submitted_at", "id")
-    )
+    orders = selectors.awaiting_return_visit(request.user, estate_ids=visit_estate_ids, now=now)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     back = request.get_full_path()
     rows = [

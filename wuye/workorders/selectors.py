@@ -3,7 +3,7 @@ the filtered queue, the actions a person may take now, and the catalogue an esta
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from wuye.estates.models import Estate
@@ -18,6 +18,7 @@ from .choices import (
     TRANSITIONS,
     USER_ACTIONS,
     Action,
+    Status,
     Step,
     StepState,
 )
@@ -212,3 +213,35 @@ def categories_for(user, estate: Estate, kind: str | None = None) -> list[Catego
         if applies:
             result.append(category)
     return result
+
+
+def overdue_steps(user, *, estate_ids: list[int], now: dt.datetime, limit: int) -> list[WorkOrderStep]:
+    """The overdue board: every open step of a visible, open order past its due time, by estate and grid, the
+    longest overdue first (one query)."""
+    open_orders = workorders_visible(user).filter(estate_id__in=estate_ids).exclude(status__in=TERMINAL)
+    return list(
+        WorkOrderStep.objects.filter(order__in=open_orders, met_at__isnull=True, due_at__lt=now)
+        .select_related(
+            "order__estate",
+            "order__grid",
+            "order__category",
+            "order__assignee",
+            "order__room__building",
+            "order__room__unit",
+            "order__public_area",
+        )
+        .order_by("order__estate__name", F("order__grid__name").asc(nulls_last=True), "due_at", "id")[:limit]
+    )
+
+
+def awaiting_return_visit(user, *, estate_ids: list[int], now: dt.datetime) -> QuerySet[WorkOrder]:
+    """回访 list: finished repairs and complaints waiting for customer service to call the owner, the visit due
+    soonest first."""
+    visit_due = WorkOrderStep.objects.filter(order=OuterRef("pk"), step=Step.VISIT, met_at__isnull=True)
+    return (
+        workorder_list(user, now=now)
+        .filter(estate_id__in=estate_ids, status__in=[Status.RESOLVED, Status.RATED])
+        .exclude(kind__in=SHORT_PATH_KINDS)
+        .annotate(visit_due_at=Subquery(visit_due.values("due_at")[:1]))
+        .order_by(F("visit_due_at").asc(nulls_last=True), "submitted_at", "id")
+    )
