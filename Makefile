@@ -70,6 +70,7 @@ format: setup-dev
 
 bench: setup-dev
 	$(PY) bench/bench_foundation.py
+	$(PY) bench/bench_dispatch.py
 	$(PY) bench/bench_workorders.py
 
 # Work-order create cost against PostgreSQL (see bench/bench_workorders.py).

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "wuye.staff",
     "wuye.notifications",
     "wuye.workorders",
+    "wuye.dispatch",
     "wuye.portal",
     "wuye.desk",
     "wuye.demo",
