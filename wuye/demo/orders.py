@@ -20,7 +20,13 @@ STORIES = [
     (Kind.REPAIR_HOME, "plumbing", "厨房水槽下水管漏水，地面有积水", Priority.URGENT, ["accept"]),
     (Kind.REPAIR_HOME, "electrical", "卫生间浴霸不亮，开关跳闸", Priority.NORMAL, ["accept", "dispatch"]),
     (Kind.REPAIR_HOME, "doors_locks", "入户门锁芯卡住，钥匙转不动", Priority.URGENT, ["accept", "dispatch", "take"]),
-    (Kind.REPAIR_PUBLIC, "lift", "3号电梯运行中有异响", Priority.URGENT, ["accept", "dispatch", "take", "arrive"]),
+    (
+        Kind.REPAIR_PUBLIC,
+        "doors_locks",
+        "单元门闭门器损坏，门关不上",
+        Priority.URGENT,
+        ["accept", "dispatch", "take", "arrive"],
+    ),
     (
         Kind.REPAIR_PUBLIC,
         "public_lighting",

@@ -27,6 +27,9 @@ from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
 from wuye.core.images import CleanImage, store_image
 from wuye.estates.models import Company, Estate, PublicArea, Room
+from wuye.staff.choices import CertificateKind
+from wuye.staff.models import Certificate
+from wuye.staff.rules import certificate_is_valid
 
 from . import rules
 from .choices import (
@@ -612,6 +615,25 @@ def _staff_assignee(order: WorkOrder, user_id) -> User | None:
     return user if roles & (STAFF_ROLES - {Role.COMPANY_ADMIN}) else None
 
 
+def _certificate_problem(order: WorkOrder, assignee: User, today: dt.date) -> str | None:
+    """Work that legally requires a licence (electrical, lifts, fire systems…) goes only to someone holding a valid
+    one; the message says what is missing or when it expired, so the dispatcher knows why."""
+    kind = order.category.required_certificate
+    if not kind:
+        return None
+    expiries = list(Certificate.objects.filter(staff__user=assignee, kind=kind).values_list("expires_on", flat=True))
+    names = {"name": assignee.display_name, "certificate": CertificateKind(kind).label}
+    if not expiries:
+        return _("%(name)s holds no %(certificate)s, which this work requires.") % names
+    if any(certificate_is_valid(expires_on=expires_on, on=today) for expires_on in expiries):
+        return None
+    latest = max(expiries)
+    return _("%(name)s's %(certificate)s expired on %(date)s; this work requires a valid one.") % {
+        **names,
+        "date": latest.isoformat(),
+    }
+
+
 def _apply(order: WorkOrder, action: str, actor: User | None, params: dict, now: dt.datetime) -> dict:
     """Change the order's own fields for an action; returns the event payload. Raises ValidationFailed."""
     errors = ErrorCollector()
@@ -622,6 +644,8 @@ def _apply(order: WorkOrder, action: str, actor: User | None, params: dict, now:
             errors.add("assignee_id", "invalid", _("Choose a member of staff of this estate."))
         elif action == Action.TRANSFER and assignee.id == order.assignee_id:
             errors.add("assignee_id", "same_person", _("The order is already with this person."))
+        elif problem := _certificate_problem(order, assignee, timezone.localdate(now, clock.local_tz())):
+            errors.add("assignee_id", "certificate", problem)
         else:
             payload["assignee_id"] = assignee.id
             payload["assignee"] = assignee.display_name

@@ -275,3 +275,44 @@ def test_the_scheduled_task_escalates_when_the_clock_passes_the_due_time(shop):
         assert tasks.sla_scan.call() == {"warnings": 0, "escalations": 2}
     with time_machine.travel(due + dt.timedelta(minutes=40), tick=False):
         assert tasks.sla_scan.call() == {"warnings": 0, "escalations": 0}
+
+
+def _licence(user, kind: str, expires_on):
+    from wuye.testing.factories import CertificateFactory, StaffProfileFactory
+
+    profile = StaffProfileFactory(user=user, company_id=user.memberships.first().company_id)
+    return CertificateFactory(staff=profile, kind=kind, expires_on=expires_on, issued_on=dt.date(2020, 1, 1))
+
+
+def test_an_expired_electricians_licence_blocks_dispatching_electrical_work_and_says_when(shop):
+    _licence(shop.technician, "electrician", dt.date(2026, 5, 20))
+    order = wf.order(shop, status="accepted", code="electrical")
+    with pytest.raises(ValidationFailed) as error:
+        services.workorder_act(
+            actor=shop.supervisor,
+            order_id=order.id,
+            action=Action.DISPATCH,
+            params={"assignee_id": shop.technician.id},
+            now=local(2026, 11, 23, 10, 0),
+        )
+    [problem] = error.value.errors
+    assert (problem.field, problem.code) == ("assignee_id", "certificate")
+    assert "2026-05-20" in problem.message
+    order.refresh_from_db()
+    assert order.status == Status.ACCEPTED and order.assignee_id is None
+
+
+def test_a_valid_licence_lets_the_same_dispatch_through_and_plumbing_needs_none(shop):
+    _licence(shop.technician, "electrician", dt.date(2027, 1, 1))
+    order = wf.order(shop, status="dispatched", code="electrical")
+    assert order.assignee_id == shop.technician.id
+    assert wf.order(shop, status="dispatched", code="plumbing").assignee_id == shop.technician.id
+
+
+def test_electrical_work_goes_to_nobody_without_the_licence_at_all(shop):
+    order = wf.order(shop, status="accepted", code="electrical")
+    with pytest.raises(ValidationFailed) as error:
+        services.workorder_act(
+            actor=shop.supervisor, order_id=order.id, action=Action.DISPATCH, params={"assignee_id": shop.technician.id}
+        )
+    assert error.value.errors[0].code == "certificate"
