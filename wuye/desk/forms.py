@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wuye.accounts.selectors import residents_of_room
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
+from wuye.dispatch.selectors import dispatch_suggestions
 from wuye.estates.ledgers import LedgerKind
 from wuye.estates.models import Estate, Grid, PublicArea
 from wuye.estates.permissions import can_view_residents, rooms_visible
@@ -166,11 +167,25 @@ class DispatchForm(OrderActionForm):
             candidates = candidates.exclude(pk=self.order.assignee_id)
         self.fields["assignee"].queryset = candidates
         self.fields["assignee"].label_from_instance = self.candidate_label
+        # Who the optimiser would send and why, and why the others may not go (an expired licence, no skill…).
+        self.advice = dispatch_suggestions(self.order, list(candidates))
+        suggested = self.advice["suggested_id"]
+        if suggested:
+            self.fields["assignee"].initial = suggested
+            self.fields["assignee"].help_text = _("Suggested: %(name)s — %(reasons)s") % {
+                "name": next(user.display_name for user in candidates if user.pk == suggested),
+                "reasons": "; ".join(self.advice["reasons"]),
+            }
 
-    @staticmethod
-    def candidate_label(user) -> str:
-        """Who, and how much they already carry: the dispatcher balances the load at a glance."""
-        return _("%(name)s (%(count)d open)") % {"name": user.display_name, "count": user.open_orders}
+    def candidate_label(self, user) -> str:
+        """Who, how much they already carry, and — when they may not go — why not."""
+        label = _("%(name)s (%(count)d open)") % {"name": user.display_name, "count": user.open_orders}
+        verdict = self.advice["eligibility"].get(user.pk) if hasattr(self, "advice") else None
+        if verdict is not None and not verdict.ok:
+            label = f"✗ {label} — {verdict.failed()[0].message}"
+        elif verdict is not None and user.pk == self.advice["suggested_id"]:
+            label = f"★ {label}"
+        return label
 
     def params(self) -> dict:
         return {"assignee_id": self.cleaned_data["assignee"].id}
