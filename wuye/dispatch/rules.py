@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -337,6 +337,37 @@ def _common_reasons(job: Job, tech: Technician, walk: float, arrival: float, now
 # Policies
 
 
+def _one_by_one(
+    jobs: Sequence[Job],
+    technicians: Sequence[Technician],
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    speed: float,
+    pick: Callable[[np.ndarray, _Roster], tuple[int, str]],
+) -> list[Assignment]:
+    """The greedy policies' shared loop: orders oldest first, each given at once to the eligible technician `pick`
+    chooses among the eligible columns (returning the column and the reason it was chosen); every assignment is
+    final and counts towards that technician's load and free time for the next order."""
+    techs = sorted(technicians, key=lambda tech: tech.id)
+    ordered = sorted(jobs, key=lambda job: (job.submitted_at, job.id))
+    if not techs or not ordered:
+        return []
+    eligible = eligibility_matrix(ordered, techs, today=today)
+    roster = _Roster(techs, now, speed)
+    answer = []
+    for row, job in enumerate(ordered):
+        columns = np.flatnonzero(eligible[row])
+        if not columns.size:
+            continue
+        column, why = pick(columns, roster)
+        walk = float(roster.walk_to(job.position)[column])
+        arrival, _now = roster.take(column, job, walk)
+        reasons = [why, *_common_reasons(job, techs[column], walk, arrival, now)]
+        answer.append(Assignment(job.id, techs[column].id, tuple(reasons), now + dt.timedelta(minutes=arrival)))
+    return sorted(answer, key=lambda assignment: assignment.job_id)
+
+
 class RoundRobin:
     """The next eligible technician in id order after the last one given an order (the cursor), wrapping round.
 
@@ -350,28 +381,16 @@ class RoundRobin:
         self.speed = walking_speed_m_per_min
         self.cursor: int | None = None
 
+    def _pick(self, columns: np.ndarray, roster: _Roster) -> tuple[int, str]:
+        after = columns[roster.ids[columns] > self.cursor] if self.cursor is not None else columns
+        column = int(after[0] if after.size else columns[0])
+        self.cursor = int(roster.ids[column])
+        return column, _("next in rotation")
+
     def plan(
         self, jobs: Sequence[Job], technicians: Sequence[Technician], *, now: dt.datetime, today: dt.date
     ) -> list[Assignment]:
-        techs = sorted(technicians, key=lambda tech: tech.id)
-        ordered = sorted(jobs, key=lambda job: (job.submitted_at, job.id))
-        if not techs or not ordered:
-            return []
-        eligible = eligibility_matrix(ordered, techs, today=today)
-        roster = _Roster(techs, now, self.speed)
-        answer = []
-        for row, job in enumerate(ordered):
-            columns = np.flatnonzero(eligible[row])
-            if not columns.size:
-                continue
-            after = columns[roster.ids[columns] > self.cursor] if self.cursor is not None else columns
-            column = int(after[0] if after.size else columns[0])
-            self.cursor = techs[column].id
-            walk = float(roster.walk_to(job.position)[column])
-            arrival, _now = roster.take(column, job, walk)
-            reasons = [_("next in rotation"), *_common_reasons(job, techs[column], walk, arrival, now)]
-            answer.append(Assignment(job.id, techs[column].id, tuple(reasons), now + dt.timedelta(minutes=arrival)))
-        return sorted(answer, key=lambda assignment: assignment.job_id)
+        return _one_by_one(jobs, technicians, now=now, today=today, speed=self.speed, pick=self._pick)
 
 
 class LoadBalance:
@@ -386,32 +405,17 @@ class LoadBalance:
     def __init__(self, *, walking_speed_m_per_min: float = WALKING_SPEED_M_PER_MIN) -> None:
         self.speed = walking_speed_m_per_min
 
+    @staticmethod
+    def _pick(columns: np.ndarray, roster: _Roster) -> tuple[int, str]:
+        # lexsort sorts by the last key first: load, then free time, then id.
+        order = np.lexsort((roster.ids[columns], roster.available[columns], roster.load[columns]))
+        column = int(columns[order[0]])
+        return column, _("lowest load (%(count)d open orders)") % {"count": int(roster.load[column])}
+
     def plan(
         self, jobs: Sequence[Job], technicians: Sequence[Technician], *, now: dt.datetime, today: dt.date
     ) -> list[Assignment]:
-        techs = sorted(technicians, key=lambda tech: tech.id)
-        ordered = sorted(jobs, key=lambda job: (job.submitted_at, job.id))
-        if not techs or not ordered:
-            return []
-        eligible = eligibility_matrix(ordered, techs, today=today)
-        roster = _Roster(techs, now, self.speed)
-        answer = []
-        for row, job in enumerate(ordered):
-            columns = np.flatnonzero(eligible[row])
-            if not columns.size:
-                continue
-            # lexsort sorts by the last key first: load, then free time, then id.
-            order = np.lexsort((roster.ids[columns], roster.available[columns], roster.load[columns]))
-            column = int(columns[order[0]])
-            load = int(roster.load[column])
-            walk = float(roster.walk_to(job.position)[column])
-            arrival, _now = roster.take(column, job, walk)
-            reasons = [
-                _("lowest load (%(count)d open orders)") % {"count": load},
-                *_common_reasons(job, techs[column], walk, arrival, now),
-            ]
-            answer.append(Assignment(job.id, techs[column].id, tuple(reasons), now + dt.timedelta(minutes=arrival)))
-        return sorted(answer, key=lambda assignment: assignment.job_id)
+        return _one_by_one(jobs, technicians, now=now, today=today, speed=self.speed, pick=self._pick)
 
 
 @dataclass(frozen=True)

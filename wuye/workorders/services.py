@@ -774,52 +774,40 @@ def workorder_act(
         )
         if actor is not None and not can_act(actor, order, action):
             raise Forbidden(_("You may not do this on this order."))
-        target = _check_move(order, action)
-        from_status = order.status
-        payload = _apply(order, action, actor, params, now)
-        if target is not None:
-            order.status = target
-        if order.status in (Status.CLOSED, Status.CANCELLED):
-            order.closed_at = now
-        elif action == Action.REOPEN:
-            order.closed_at = None
-        order.save()
-        event = WorkOrderEvent.objects.create(
-            order=order,
-            action=action,
-            actor=actor,
-            at=now,
-            from_status=from_status,
-            to_status=order.status if target is not None else "",
-            note=str(params.get("note") or payload.get("reason") or "")[:500],
-            payload=payload,
-        )
-        _clocks_after(order, action, now, payload)
-        _notify_for(order, event)
+        _move(order, action, actor, params, now)
         if action == Action.VISIT and params.get("satisfied") is False:
             # An unsatisfied return visit sends the order back to be fixed again.
-            reopen_params = {"reason": _("Owner not satisfied at the return visit.")}
-            _follow_up(order, Action.REOPEN, actor, reopen_params, now)
+            _move(order, Action.REOPEN, actor, {"reason": _("Owner not satisfied at the return visit.")}, now)
         elif action == Action.RATE and params.get("verdict") == Verdict.RETURNED:
-            _follow_up(order, Action.REOPEN, actor, {"reason": _("Owner says it is not fixed.")}, now)
+            _move(order, Action.REOPEN, actor, {"reason": _("Owner says it is not fixed.")}, now)
     return order
 
 
-def _follow_up(order: WorkOrder, action: str, actor, params: dict, now) -> None:
-    """A second action the first one implies (same transaction, its own event row)."""
+def _move(order: WorkOrder, action: str, actor: User | None, params: dict, now: dt.datetime) -> None:
+    """One step of the state machine on a locked order: check the move, apply it, save only what changed, write the
+    event, move the clocks and queue the notifications. An action that implies another (an unsatisfied visit
+    reopens) calls this twice in the same transaction, so each step has its own event row."""
     target = _check_move(order, action)
+    before = {field.attname: getattr(order, field.attname) for field in order._meta.concrete_fields}
     from_status = order.status
     payload = _apply(order, action, actor, params, now)
-    order.status = target
-    order.save()
+    if target is not None:
+        order.status = target
+    if order.status in (Status.CLOSED, Status.CANCELLED):
+        order.closed_at = now
+    elif action == Action.REOPEN:
+        order.closed_at = None
+    changed = [name for name, value in before.items() if getattr(order, name) != value]
+    if changed:
+        order.save(update_fields=[*changed, "updated_at"])
     event = WorkOrderEvent.objects.create(
         order=order,
         action=action,
         actor=actor,
         at=now,
         from_status=from_status,
-        to_status=target,
-        note=payload.get("reason", ""),
+        to_status=order.status if target is not None else "",
+        note=str(params.get("note") or payload.get("reason") or "")[:500],
         payload=payload,
     )
     _clocks_after(order, action, now, payload)
