@@ -191,6 +191,54 @@ class DispatchForm(OrderActionForm):
         return {"assignee_id": self.cleaned_data["assignee"].id}
 
 
+class BoardAssignForm(forms.Form):
+    """One order's row on the dispatch board: the suggested person is preselected (one click sends them); choosing
+    someone else is an override and needs a reason, which goes on the order's timeline."""
+
+    assignee = forms.TypedChoiceField(label=_("Send"), coerce=int)
+    reason = forms.CharField(label=_("Why someone else"), max_length=REASON_MAX, required=False)
+
+    def __init__(self, *args, order, people, item, **kwargs):
+        self.order = order
+        self.suggested_id = item.suggestion.tech_id if item.suggestion else None
+        super().__init__(*args, **kwargs)
+        self.names = {person.user.pk: person.user.display_name for person in people}
+        choices = []
+        for person in people:
+            label = _("%(name)s (%(count)d open)") % {
+                "name": person.user.display_name,
+                "count": person.tech.open_orders,
+            }
+            if person.user.pk == self.suggested_id:
+                label = f"★ {label}"
+            elif person.user.pk not in item.eligible_ids:
+                label = f"✗ {label}"
+            choices.append((person.user.pk, label))
+        self.fields["assignee"].choices = choices
+        self.fields["assignee"].initial = self.suggested_id
+        _bootstrap(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("assignee")
+        if chosen is not None and self.suggested_id and chosen != self.suggested_id and not cleaned.get("reason"):
+            self.add_error("reason", _("Say why you chose someone other than the suggestion."))
+        return cleaned
+
+    def assignee_name(self) -> str:
+        return self.names.get(self.cleaned_data["assignee"], "")
+
+    def params(self) -> dict:
+        chosen = self.cleaned_data["assignee"]
+        params: dict = {"assignee_id": chosen}
+        if self.suggested_id:
+            params["suggested_id"] = self.suggested_id
+            if chosen != self.suggested_id:
+                params["override"] = True
+                params["reason"] = self.cleaned_data["reason"]
+        return params
+
+
 class ClassifyForm(OrderActionForm):
     """受理 with classification: correct the category or priority the owner chose; the clocks follow."""
 
@@ -342,6 +390,7 @@ ACTION_FORMS: dict[str, type[OrderActionForm]] = {
     Action.CLASSIFY: ClassifyForm,
     Action.DISPATCH: DispatchForm,
     Action.TAKE: OrderActionForm,
+    Action.GRAB: OrderActionForm,
     Action.ARRIVE: BeforePhotosForm,
     Action.START: BeforePhotosForm,
     Action.RESUME: OrderActionForm,

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_orders
+from . import views, views_dispatch, views_orders
 
 app_name = "desk"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     path("orders/<int:order_id>/", views_orders.order_detail, name="order_detail"),
     path("orders/<int:order_id>/act/<slug:action>/", views_orders.order_act, name="order_act"),
     path("orders/<int:order_id>/photos/<int:photo_id>", views_orders.order_photo, name="order_photo"),
+    path("dispatch/", views_dispatch.dispatch_board, name="dispatch_board"),
+    path("dispatch/<int:order_id>/", views_dispatch.dispatch_board_assign, name="dispatch_assign"),
+    path("pool/", views_dispatch.grab_pool, name="grab_pool"),
+    path("pool/<int:order_id>/grab/", views_dispatch.grab, name="grab"),
 ]

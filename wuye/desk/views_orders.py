@@ -31,7 +31,7 @@ from wuye.estates.permissions import can_view_residents, staff_estates
 from wuye.workorders import selectors, services
 from wuye.workorders.choices import ASSIGNED, Action, Channel, Status, Step
 from wuye.workorders.models import WorkOrder
-from wuye.workorders.permissions import DESK_ROLES, VISIT_ROLES, can_act
+from wuye.workorders.permissions import DESK_ROLES, DISPATCH_ROLES, FIELD_ROLES, VISIT_ROLES, can_act
 
 from .forms import ACTION_FORMS, NewOrderForm, QueueFilterForm, VisitForm
 
@@ -44,6 +44,7 @@ PAGE_ACTIONS = (
     Action.CLASSIFY,
     Action.DISPATCH,
     Action.TAKE,
+    Action.GRAB,
     Action.ARRIVE,
     Action.START,
     Action.RESUME,
@@ -96,13 +97,17 @@ def _shows_full_phone(user, order: WorkOrder) -> bool:
     return order.assignee_id == user.id or bool(roles_by_estate(user).get(order.estate_id, frozenset()) & DESK_ROLES)
 
 
-def _can_visit(user) -> bool:
-    return any(roles & VISIT_ROLES for roles in roles_by_estate(user).values())
-
-
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
-    """Render an orders page with what every one of them shows: the tabs and the countdown's words."""
-    context = {"can_visit": _can_visit(request.user), "countdown_words": _countdown_words(), **context}
+    """Render an orders page with what every one of them shows: the tabs (each for the roles that use it) and the
+    countdown's words."""
+    held = frozenset().union(*roles_by_estate(request.user).values())
+    context = {
+        "can_visit": bool(held & VISIT_ROLES),
+        "can_dispatch": bool(held & DISPATCH_ROLES),
+        "can_grab": bool(held & FIELD_ROLES),
+        "countdown_words": _countdown_words(),
+        **context,
+    }
     return render(request, template, context, status=status)
 
 

@@ -81,6 +81,7 @@ class Action(models.TextChoices):
     CLASSIFY = "classify", _("Classify")
     DISPATCH = "dispatch", _("Dispatch")
     TAKE = "take", _("Take")
+    GRAB = "grab", _("Grab from the pool")
     RETURN = "return", _("Return")
     TRANSFER = "transfer", _("Transfer")
     ARRIVE = "arrive", _("Check in on site")
@@ -112,6 +113,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     Action.CLASSIFY: (frozenset({Status.SUBMITTED, Status.ACCEPTED}), None),
     Action.DISPATCH: (frozenset({Status.ACCEPTED}), Status.DISPATCHED),
     Action.TAKE: (frozenset({Status.DISPATCHED}), Status.TAKEN),
+    # 抢单: a technician takes a waiting order of a grab-mode category from the pool; the first one wins.
+    Action.GRAB: (frozenset({Status.ACCEPTED}), Status.TAKEN),
     Action.RETURN: (frozenset({Status.DISPATCHED, Status.TAKEN}), Status.ACCEPTED),
     Action.TRANSFER: (frozenset({Status.DISPATCHED, Status.TAKEN}), Status.DISPATCHED),
     Action.ARRIVE: (frozenset({Status.TAKEN}), Status.ARRIVED),
@@ -135,6 +138,7 @@ LONG_PATH_ONLY = frozenset(
     {
         Action.DISPATCH,
         Action.TAKE,
+        Action.GRAB,
         Action.RETURN,
         Action.TRANSFER,
         Action.ARRIVE,

@@ -10,12 +10,14 @@ from wuye.accounts.choices import STAFF_ROLES, Role
 from wuye.accounts.selectors import estate_ids_with_roles, own_room_ids, roles_by_estate
 
 from .choices import Action, Kind, Status
-from .models import WorkOrder
+from .models import DispatchMode, WorkOrder
 
 DESK_ROLES = frozenset({Role.SERVICE_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN, Role.GRID_LEADER})
 DISPATCH_ROLES = frozenset({Role.SERVICE_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN, Role.GRID_LEADER})
 SIGN_OFF_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN})
 VISIT_ROLES = frozenset({Role.SERVICE_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN})
+# Front-line staff who can be sent to do work, and so may grab (抢单) from a grab-mode category's pool.
+FIELD_ROLES = frozenset({Role.TECHNICIAN, Role.CLEANER, Role.GARDENER, Role.GUARD, Role.GRID_LEADER})
 
 # Actions the person the order is assigned to takes on site.
 ASSIGNEE_ACTIONS = frozenset(
@@ -64,6 +66,9 @@ def can_act(user, order: WorkOrder, action: str) -> bool:
         return not (action == Action.CANCEL and order.status not in (Status.SUBMITTED, Status.ACCEPTED))
     if action == Action.TRANSFER and order.assignee_id == user.id:
         return True
+    if action == Action.GRAB:
+        # Whether this person may take this particular order (skill, licence, shift) is the service's explained check.
+        return order.category.dispatch_mode == DispatchMode.GRAB and bool(roles & FIELD_ROLES)
     allowed = DESK_ACTIONS.get(action)
     if allowed is None:
         return False

@@ -210,3 +210,7 @@ class CandidateOut(Schema):
     id: int
     name: str
     open_orders: int
+    eligible: bool = Field(description="every required check passes (skill, licence, shift, estate)")
+    why_not: list[str] = Field(description="the checks that block this person, explained")
+    suggested: bool = Field(description="the optimiser's choice for this order")
+    suggestion_reasons: list[str] = Field(description="why the suggested person (empty for the others)")

@@ -26,6 +26,7 @@ from wuye.accounts.selectors import own_estate_ids, roles_by_estate
 from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
 from wuye.core.images import CleanImage, store_image
+from wuye.dispatch.selectors import grab_refusal
 from wuye.estates.models import Company, Estate, PublicArea, Room
 from wuye.staff.choices import CertificateKind
 from wuye.staff.models import Certificate
@@ -60,7 +61,7 @@ from .models import (
     WorkOrderPhoto,
     WorkOrderStep,
 )
-from .permissions import can_act, can_act_as_desk, is_owner_of
+from .permissions import FIELD_ROLES, can_act, can_act_as_desk, is_owner_of
 
 CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.json"
 URGE_INTERVAL = dt.timedelta(minutes=30)
@@ -74,6 +75,12 @@ class InvalidTransition(DomainError):
 
     status = 409
     code = "invalid_transition"
+
+
+class AlreadyTaken(InvalidTransition):
+    """A grab (抢单) lost the race: another technician took the order first."""
+
+    code = "already_taken"
 
 
 # ---------------------------------------------------------------- catalogue
@@ -444,7 +451,9 @@ def workorder_create(
             # flush) per create. The day's counter row stays locked only until this transaction commits.
             number = number_next(day=timezone.localdate(now, clock.local_tz()))
             order = _create_in_transaction(actor, new, number, idempotency_key, now)
-            order._prefetched_objects_cache["photos"] = _photo_rows(order, PhotoStage.REPORT, photos, names, actor, now)
+            order._prefetched_objects_cache["photos"] = (
+                _photo_rows(order, PhotoStage.REPORT, photos, names, actor, now) if photos else []
+            )
     except IntegrityError:
         if idempotency_key:
             existing = WorkOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
@@ -651,7 +660,25 @@ def _apply(order: WorkOrder, action: str, actor: User | None, params: dict, now:
             payload["assignee"] = assignee.display_name
             if order.assignee_id:
                 payload["previous_assignee_id"] = order.assignee_id
+            # How the choice was made: by a dispatch policy (with its reasons), or on the desk's dispatch board by
+            # accepting the suggestion or overriding it (with the dispatcher's reason). Never from the API body.
+            for key in ("policy", "policy_reasons", "suggested_id", "override"):
+                if key in params:
+                    payload[key] = params[key]
+            if params.get("override"):
+                payload["reason"] = _require(errors, params, "reason", _("Say why you chose someone else."))
             order.assignee = assignee
+    elif action == Action.GRAB:
+        taker = actor if actor is not None else _staff_assignee(order, params.get("assignee_id"))
+        if taker is None:
+            errors.add("assignee_id", "invalid", _("Choose a member of staff of this estate."))
+        else:
+            refusal = grab_refusal(order, taker, now)
+            if refusal:
+                raise Forbidden(refusal)
+            payload["assignee_id"] = taker.id
+            payload["assignee"] = taker.display_name
+            order.assignee = taker
     elif action == Action.CLASSIFY:
         category = Category.objects.filter(
             pk=params.get("category_id") or order.category_id, company_id=order.estate.company_id, is_active=True
@@ -748,6 +775,11 @@ def _check_move(order: WorkOrder, action: str) -> str | None:
     if action not in TRANSITIONS:
         raise InvalidTransition(_("Unknown action."))
     sources, target = TRANSITIONS[action]
+    if action == Action.GRAB and order.status not in sources and order.assignee_id is not None:
+        raise AlreadyTaken(
+            _("Someone else has already taken this order; it is %(status)s now.")
+            % {"status": _status_label(order.status)}
+        )
     short = order.kind in SHORT_PATH_KINDS
     if (short and action in LONG_PATH_ONLY) or (not short and action in SHORT_PATH_ONLY) or order.status not in sources:
         raise InvalidTransition(
@@ -812,6 +844,22 @@ def _move(order: WorkOrder, action: str, actor: User | None, params: dict, now: 
     )
     _clocks_after(order, action, now, payload)
     _notify_for(order, event)
+    if action in REPLAN_AFTER:
+        _replan_on_commit(order.estate_id)
+
+
+# Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
+# returned, reopened, re-classified), or a technician becomes free (finished or cancelled work).
+REPLAN_AFTER = frozenset(
+    {Action.ACCEPT, Action.CLASSIFY, Action.RETURN, Action.REOPEN, Action.RESOLVE, Action.FORCE_CLOSE}
+)
+
+
+def _replan_on_commit(estate_id: int) -> None:
+    # Imported here: the dispatch app builds on work orders (its services call workorder_act).
+    from wuye.dispatch.tasks import dispatch_replan
+
+    transaction.on_commit(lambda: dispatch_replan.enqueue(estate_id=estate_id))
 
 
 def _clocks_after(order: WorkOrder, action: str, now: dt.datetime, payload: dict) -> None:
@@ -1005,7 +1053,7 @@ def dispatch_candidates(order: WorkOrder):
         User.objects.filter(
             is_active=True,
             memberships__estate_id=order.estate_id,
-            memberships__role__in=[Role.TECHNICIAN, Role.CLEANER, Role.GARDENER, Role.GUARD, Role.GRID_LEADER],
+            memberships__role__in=FIELD_ROLES,
         )
         .distinct()
         .order_by("name")

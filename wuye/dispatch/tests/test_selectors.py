@@ -6,27 +6,11 @@ import pytest
 from django.utils import translation
 
 from wuye.dispatch.selectors import dispatch_suggestions
-from wuye.staff.models import Shift, ShiftAssignment, StaffSkill
-from wuye.testing.factories import CertificateFactory, StaffProfileFactory
 from wuye.workorders import services
 from wuye.workorders.tests import factories as wf
+from wuye.workorders.tests.factories import staff_member
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_member(cast, user, *, skills=(), licence_expires=None):
-    profile = StaffProfileFactory(user=user, company=cast.company)
-    for skill in skills:
-        StaffSkill.objects.create(staff=profile, skill=skill)
-    if licence_expires is not None:
-        CertificateFactory(staff=profile, kind="electrician", expires_on=licence_expires, issued_on=dt.date(2020, 1, 1))
-    shift, _ = Shift.objects.get_or_create(
-        estate=cast.estate,
-        name="全天",
-        defaults={"start_time": dt.time(0), "end_time": dt.time(0), "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-    )
-    ShiftAssignment.objects.create(staff=profile, shift=shift, starts_on=dt.date(2020, 1, 1))
-    return profile
 
 
 @pytest.fixture

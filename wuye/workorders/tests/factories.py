@@ -4,7 +4,9 @@ import datetime as dt
 
 from wuye.accounts import services as account_services
 from wuye.accounts.choices import Role
+from wuye.staff.models import Shift, ShiftAssignment, StaffSkill
 from wuye.testing import factories
+from wuye.testing.factories import CertificateFactory, StaffProfileFactory
 from wuye.workorders import services
 from wuye.workorders.choices import Action, Channel, Kind
 from wuye.workorders.models import Category
@@ -62,6 +64,7 @@ def actor_for(cast, action: str):
         Action.DISPATCH: cast.supervisor,
         Action.TRANSFER: cast.supervisor,
         Action.TAKE: cast.technician,
+        Action.GRAB: cast.technician,
         Action.RETURN: cast.technician,
         Action.ARRIVE: cast.technician,
         Action.START: cast.technician,
@@ -82,6 +85,7 @@ def actor_for(cast, action: str):
 def params_for(cast, action: str) -> dict:
     return {
         Action.DISPATCH: {"assignee_id": cast.technician.id},
+        Action.GRAB: {"assignee_id": cast.technician.id},
         Action.CLASSIFY: {"priority": "urgent"},
         Action.TRANSFER: {"assignee_id": second_technician(cast).id},
         Action.RETURN: {"reason": "不在片区"},
@@ -92,6 +96,24 @@ def params_for(cast, action: str) -> dict:
         Action.VISIT: {"satisfied": True, "note": "满意"},
         Action.FORCE_CLOSE: {"reason": "重复工单"},
     }.get(action, {})
+
+
+def staff_member(cast, user, *, skills=(), licence_expires=None):
+    """Give `user` a staff profile with `skills`, an electrician's licence expiring on `licence_expires` (if given)
+    and an all-day, every-day shift in the cast's estate: eligible for work needing those skills at any hour."""
+    profile = StaffProfileFactory(user=user, company=cast.company)
+    for skill in skills:
+        StaffSkill.objects.create(staff=profile, skill=skill)
+    if licence_expires is not None:
+        CertificateFactory(staff=profile, kind="electrician", expires_on=licence_expires, issued_on=dt.date(2020, 1, 1))
+    shift, _ = Shift.objects.get_or_create(
+        estate=cast.estate,
+        name="全天",
+        defaults={"start_time": dt.time(0), "end_time": dt.time(0), "weekdays": [1, 2, 3, 4, 5, 6, 7]},
+    )
+    ShiftAssignment.objects.create(staff=profile, shift=shift, starts_on=dt.date(2020, 1, 1))
+    return profile
+
 
 
 def second_technician(cast):
