@@ -62,8 +62,8 @@ STORIES = [
         Priority.EMERGENCY,
         ["accept", "dispatch", "take", "arrive", "start", "resolve", "rate", "visit", "close"],
     ),
-    # Waiting in the grab pool (抢单池): the walls category is dispatched by grab.
-    (Kind.REPAIR_HOME, "walls", "客厅墙面起皮开裂，想重新刷一遍", Priority.NORMAL, ["accept"]),
+    # Waiting in the grab pool (抢单池): greening work is dispatched by grab.
+    (Kind.REPAIR_PUBLIC, "greening", "3号楼前绿化带喷灌水管破裂，一直在冒水", Priority.NORMAL, ["accept"]),
     (Kind.COMPLAINT, "noise", "楼上晚上十一点后装修噪音", Priority.NORMAL, ["accept", "dispatch", "take"]),
     (Kind.COMPLAINT, "parking", "地库消防通道长期被占用", Priority.NORMAL, []),
     (Kind.INQUIRY, "fees", "物业费可以按年缴纳吗？有没有优惠", Priority.NORMAL, ["accept", "answer"]),

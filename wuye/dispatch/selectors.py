@@ -217,6 +217,19 @@ def grab_refusal(order: WorkOrder, user: User, now: dt.datetime) -> str:
     return " ".join(check.message for check in verdict.failed())
 
 
+def pool_audience(order: WorkOrder, now: dt.datetime) -> list[User]:
+    """The field staff of the order's estate who may grab it now (told when it enters the pool)."""
+    staff = list(field_staff(order.estate_id))
+    if not staff:
+        return []
+    job = job_for(order, now)
+    today = timezone.localdate(now, clock.local_tz())
+    allowed = {
+        tech.id for tech in technicians_in(order.estate_id, staff, now) if rules.eligibility(job, tech, today=today).ok
+    }
+    return [user for user in staff if user.pk in allowed]
+
+
 def grab_pool(user: User, *, now: dt.datetime) -> list[dict]:
     """The orders `user` may grab now: waiting orders of grab-mode categories in the estates where they are field
     staff, each with the eligibility verdict for this user (orders they may not take are left out, not hidden

@@ -26,7 +26,7 @@ from wuye.accounts.selectors import own_estate_ids, roles_by_estate
 from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
 from wuye.core.images import CleanImage, store_image
-from wuye.dispatch.selectors import grab_refusal
+from wuye.dispatch.selectors import grab_refusal, pool_audience
 from wuye.estates.models import Company, Estate, PublicArea, Room
 from wuye.staff.choices import CertificateKind
 from wuye.staff.models import Certificate
@@ -51,6 +51,7 @@ from .choices import (
 )
 from .models import (
     Category,
+    DispatchMode,
     ServiceCalendar,
     SlaPolicy,
     SlaTarget,
@@ -297,7 +298,7 @@ def _notify_for(order: WorkOrder, event: WorkOrderEvent) -> None:
                 _("We have accepted your request and will arrange it shortly."),
                 event_id=event.id,
             )
-        elif action in (Action.DISPATCH, Action.TRANSFER):
+        elif action in (Action.DISPATCH, Action.TRANSFER, Action.GRAB):
             arrive = order.steps.filter(step=Step.ARRIVE).first()
             promised = timezone.localtime(arrive.due_at).strftime("%m-%d %H:%M") if arrive and arrive.due_at else "—"
             _tell(
@@ -309,14 +310,15 @@ def _notify_for(order: WorkOrder, event: WorkOrderEvent) -> None:
                 % {"name": order.assignee.display_name, "time": promised},
                 event_id=event.id,
             )
-            _tell(
-                order,
-                order.assignee,
-                "workorder.assigned",
-                _("New order %(n)s") % {"n": number},
-                _("%(place)s: %(text)s") % {"place": order.place_label, "text": order.description[:60]},
-                event_id=event.id,
-            )
+            if action != Action.GRAB:  # whoever grabbed it knows
+                _tell(
+                    order,
+                    order.assignee,
+                    "workorder.assigned",
+                    _("New order %(n)s") % {"n": number},
+                    _("%(place)s: %(text)s") % {"place": order.place_label, "text": order.description[:60]},
+                    event_id=event.id,
+                )
         elif action == Action.ARRIVE:
             _tell(
                 order,
@@ -353,6 +355,20 @@ def _notify_for(order: WorkOrder, event: WorkOrderEvent) -> None:
                 order.place_label,
                 event_id=event.id,
             )
+        if (
+            action in (Action.ACCEPT, Action.RETURN, Action.REOPEN)
+            and order.category.dispatch_mode == DispatchMode.GRAB
+        ):
+            # 抢单: everyone who may take it now hears it is in the pool.
+            for person in pool_audience(order, event.at):
+                _tell(
+                    order,
+                    person,
+                    "workorder.pool",
+                    _("In the grab pool: %(n)s") % {"n": number},
+                    _("%(place)s: %(text)s") % {"place": order.place_label, "text": order.description[:60]},
+                    event_id=event.id,
+                )
 
 
 # ---------------------------------------------------------------- create
@@ -959,6 +975,8 @@ def sla_warn(*, step_id: int, now: dt.datetime) -> bool:
                     order.place_label,
                     event_id=event.id,
                 )
+        if row.step in (Step.DISPATCH, Step.ARRIVE) and order.status == Status.ACCEPTED:
+            _replan_on_commit(order.estate_id)  # a waiting order is running out of time: look again now
     return True
 
 

@@ -14,6 +14,7 @@ from wuye.accounts.choices import Role
 from wuye.core.errors import Forbidden
 from wuye.dispatch import services as dispatch_services
 from wuye.dispatch.selectors import dispatch_board
+from wuye.notifications.models import Notification
 from wuye.testing import factories
 from wuye.workorders import services
 from wuye.workorders.choices import Action, Status
@@ -135,6 +136,15 @@ def test_fifty_concurrent_grabs_on_postgresql_have_exactly_one_winner(cast):
     order.refresh_from_db()
     assert order.status == Status.TAKEN
     assert WorkOrderEvent.objects.filter(order=order, action=Action.GRAB).count() == 1
+
+
+def test_an_order_entering_the_pool_is_announced_to_those_who_may_grab_it(crew):
+    set_mode(crew, "electrical", DispatchMode.GRAB)
+    order = wf.order(crew, status="submitted", code="electrical", now=NOW - dt.timedelta(minutes=5))
+    services.workorder_act(actor=crew.service_agent, order_id=order.id, action=Action.ACCEPT)
+    told = set(Notification.objects.filter(kind="workorder.pool").values_list("recipient_id", flat=True))
+    # technician2 lacks the electrical skill; the first technician has it and a valid licence.
+    assert told == {crew.technician.id}
 
 
 def test_the_pool_page_lists_what_i_may_grab_and_says_why_not_for_the_rest(crew):
