@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test test-sqlite test-postgres lint format bench bench-workorders lock clean setup setup-dev messages
+.PHONY: run test test-sqlite test-postgres lint format bench bench-workorders nab lock clean setup setup-dev messages
 
 # ---- setup (each step re-runs only when its inputs change) ----
 $(VENV)/bin/python:
@@ -72,10 +72,15 @@ bench: setup-dev
 	$(PY) bench/bench_foundation.py
 	$(PY) bench/bench_dispatch.py
 	$(PY) bench/bench_workorders.py
+	$(PY) bench/bench_iot_rules.py
 
 # Work-order create cost against PostgreSQL (see bench/bench_workorders.py).
 bench-workorders: setup-dev
 	$(PY) bench/bench_workorders.py
+
+# The anomaly detectors scored with the NAB standard profile beside NAB's windowed-Gaussian baseline (docs/iot.md).
+nab: setup-dev
+	$(PY) manage.py iot_score_nab
 
 # Re-extract translatable strings into the catalogue (needs GNU gettext's xgettext).
 messages: setup
