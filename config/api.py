@@ -116,6 +116,7 @@ def _register_routers() -> None:
     api.add_router("/", estates_router)
     api.add_router("/", notifications_router)
     api.add_router("/", "wuye.workorders.api.router")
+    api.add_router("/", "wuye.engagement.api.router")
     api.add_router("/", "wuye.dispatch.api.router")
 
 

@@ -862,6 +862,8 @@ def _move(order: WorkOrder, action: str, actor: User | None, params: dict, now: 
     _notify_for(order, event)
     if action in REPLAN_AFTER:
         _replan_on_commit(order.estate_id)
+    if order.status == Status.CLOSED and from_status != Status.CLOSED:
+        _survey_after_close(order, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -869,6 +871,14 @@ def _move(order: WorkOrder, action: str, actor: User | None, params: dict, now: 
 REPLAN_AFTER = frozenset(
     {Action.ACCEPT, Action.CLASSIFY, Action.RETURN, Action.REOPEN, Action.RESOLVE, Action.FORCE_CLOSE}
 )
+
+
+def _survey_after_close(order: WorkOrder, now: dt.datetime) -> None:
+    """The one-question satisfaction survey to whoever reported the order, in the same transaction as the close."""
+    # Imported here: engagement builds on work orders.
+    from wuye.engagement.services import after_order_survey_invite
+
+    after_order_survey_invite(order=order, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:
