@@ -9,7 +9,8 @@ from wuye.accounts.selectors import roles_by_estate
 from wuye.core import clock
 from wuye.core.validators import mask_phone
 from wuye.workorders.choices import STATUS_BADGES, Priority, Status
-from wuye.workorders.permissions import VISIT_ROLES
+from wuye.engagement.permissions import SURVEY_VIEW_ROLES
+from wuye.workorders.permissions import DISPATCH_ROLES, FIELD_ROLES, VISIT_ROLES
 
 register = template.Library()
 
@@ -78,3 +79,14 @@ def can_visit(context) -> bool:
     """Whether the signed-in user does return visits (回访) somewhere: customer service and those above."""
     roles = roles_by_estate(context["request"].user)
     return any(held & VISIT_ROLES for held in roles.values())
+
+
+@register.simple_tag(takes_context=True)
+def desk_menu(context) -> dict:
+    """Which of the desk's other rooms the signed-in user works in (one role lookup for the whole menu)."""
+    held = frozenset().union(*roles_by_estate(context["request"].user).values())
+    return {
+        "dispatch": bool(held & DISPATCH_ROLES),
+        "pool": bool(held & FIELD_ROLES),
+        "surveys": bool(held & SURVEY_VIEW_ROLES),
+    }
