@@ -117,6 +117,7 @@ def _register_routers() -> None:
     api.add_router("/", notifications_router)
     api.add_router("/", "wuye.workorders.api.router")
     api.add_router("/", "wuye.engagement.api.router")
+    api.add_router("/", "wuye.standards.api.router")
     api.add_router("/", "wuye.dispatch.api.router")
 
 

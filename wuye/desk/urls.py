@@ -8,6 +8,7 @@ urlpatterns = [
     path("estates/<int:estate_id>/", views.estate_detail, name="estate"),
     path("estates/<int:estate_id>/import/", views.ledger_import, name="ledger_import"),
     path("notifications/", include("wuye.notifications.desk_urls")),
+    path("standards/", include("wuye.standards.desk_urls")),
     path("surveys/", include("wuye.engagement.desk_urls")),
     path("orders/", views_orders.order_queue, name="order_queue"),
     path("orders/mine/", views_orders.order_mine, name="order_mine"),

@@ -10,6 +10,7 @@ from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
 from wuye.estates.models import Company
+from wuye.standards.services import seed_standards
 
 
 class Command(BaseCommand):
@@ -42,8 +43,11 @@ class Command(BaseCommand):
             if scale is None:
                 result = generate.seed_demo(progress=progress)
                 if result.created:
-                    first_estate = result.company.estates.order_by("id").first()
-                    seed_demo_orders(company=result.company, estate=first_estate)
+                    estates = list(result.company.estates.order_by("id"))
+                    # Service levels, the SOP library, plans and a played-out month of tasks (before the orders, so
+                    # their SLA limits follow each estate's contracted level).
+                    seed_standards(company=result.company, estates=estates, history_days=30)
+                    seed_demo_orders(company=result.company, estate=estates[0])
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:

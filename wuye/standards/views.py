@@ -1,0 +1,324 @@
+"""The staff desk's standards pages (included by wuye/desk/urls.py under standards/): service levels and each
+estate's level, the SOP library, plans, and "my tasks today" with start and done.
+
+Someone who works in no estate gets 403; an estate or task they may not see is 404; an action that is not theirs
+403, a move the status does not allow 409, missing evidence 422 — each shown on the page, never a 500.
+"""
+
+import contextlib
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from wuye.core import clock
+from wuye.core.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from wuye.core.http import stored_file_response
+from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
+
+from . import rules, selectors, services
+from .choices import TASK_STATUS_BADGES, Discipline, Evidence, TaskAction
+from .models import ServiceLevelProfile
+from .permissions import can_act, can_assign_profile, standards_estates
+
+MY_TASKS_LIMIT = 200
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def _require_staff(request: HttpRequest) -> list[int]:
+    estate_ids = list(standards_estates(request.user).values_list("id", flat=True))
+    if not estate_ids:
+        raise PermissionDenied
+    return estate_ids
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# ---------------------------------------------------------------- service levels
+
+
+def _profiles_page(request: HttpRequest, *, status: int = 200, failed: dict | None = None) -> HttpResponse:
+    now = clock.now()
+    companies = selectors.profiles_overview(request.user, now=now)
+    for company in companies:
+        for row in company["estates"]:
+            row["can_assign"] = can_assign_profile(request.user, row["estate"])
+            row["failed"] = failed if failed and failed["estate_id"] == row["estate"].id else None
+    context = {
+        "companies": companies,
+        "now": now,
+        "default_valid_from": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
+    }
+    return render(request, "standards/profiles.html", context, status=status)
+
+
+@login_required
+@require_GET
+def profile_overview(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    return _profiles_page(request)
+
+
+def _parse_local(value: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if not FIRST_DAY <= parsed.date() <= LAST_DAY:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=clock.local_tz())
+    return parsed
+
+
+@login_required
+@require_POST
+def profile_assign(request: HttpRequest, estate_id: int) -> HttpResponse:
+    """Choose the estate's service level from a moment on (now, or a future contract date)."""
+    _require_staff(request)
+    estate = selectors.standards_estate_get(request.user, estate_id)
+    if not can_assign_profile(request.user, estate):
+        raise PermissionDenied
+    errors: list[FieldError] = []
+    profile_id = request.POST.get("profile", "")
+    profile = None
+    if profile_id.isdigit():
+        profile = ServiceLevelProfile.objects.filter(pk=int(profile_id), company=estate.company).first()
+    if profile is None:
+        errors.append(FieldError("profile_id", "required", _("Choose a service level.")))
+    valid_from = _parse_local(request.POST.get("valid_from", ""))
+    if valid_from is None:
+        errors.append(FieldError("valid_from", "invalid", _("Must be a date and time like 2026-11-27 09:30.")))
+    if not errors:
+        try:
+            services.estate_profile_assign(
+                actor=request.user,
+                estate=estate,
+                profile=profile,
+                valid_from=valid_from,
+                now=clock.now(),
+                contract_ref=request.POST.get("contract_ref", ""),
+            )
+        except ValidationFailed as failure:
+            errors = failure.errors
+    if errors:
+        return _profiles_page(request, status=422, failed={"estate_id": estate.id, "errors": errors})
+    messages.success(
+        request,
+        _("%(estate)s follows %(profile)s from %(time)s.")
+        % {
+            "estate": estate.name,
+            "profile": profile.name,
+            "time": timezone.localtime(valid_from).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    return redirect("desk:standards:profiles")
+
+
+# ---------------------------------------------------------------- SOP library and plans
+
+
+@login_required
+@require_GET
+def sop_library(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    discipline = request.GET.get("discipline") or ""
+    if discipline and discipline not in Discipline.values:
+        discipline = ""
+    items = list(selectors.sop_list(request.user, discipline=discipline or None))
+    context = {"items": items, "discipline": discipline, "disciplines": Discipline.choices}
+    return render(request, "standards/sop.html", context)
+
+
+@login_required
+@require_GET
+def plan_list(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    discipline = request.GET.get("discipline") or ""
+    if discipline and discipline not in Discipline.values:
+        discipline = ""
+    plans = list(selectors.plan_list(request.user, discipline=discipline or None))
+    context = {"plans": plans, "discipline": discipline, "disciplines": Discipline.choices}
+    return render(request, "standards/plans.html", context)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@login_required
+@require_GET
+def task_mine(request: HttpRequest) -> HttpResponse:
+    """My tasks of a day on a phone (today unless ?day=): open ones first, the next step one tap away."""
+    _require_staff(request)
+    now = clock.now()
+    day = clock.today()
+    with contextlib.suppress(ValueError):
+        asked = dt.date.fromisoformat(request.GET.get("day") or "")
+        if FIRST_DAY <= asked <= LAST_DAY:
+            day = asked
+    tasks = list(selectors.tasks_of_day(request.user, day=day)[:MY_TASKS_LIMIT])
+    cards = [
+        {
+            "task": task,
+            "badge": TASK_STATUS_BADGES[task.status],
+            "actions": selectors.allowed_task_actions(request.user, task, now),
+            "items": selectors.required_items(task.plan),
+        }
+        for task in tasks
+    ]
+    cards.sort(key=lambda card: (card["task"].status in ("done", "missed"), card["task"].window_start))
+    context = {
+        "cards": cards,
+        "day": day,
+        "previous_day": day - dt.timedelta(days=1),
+        "next_day": day + dt.timedelta(days=1),
+        "is_today": day == clock.today(),
+    }
+    return render(request, "standards/tasks.html", context)
+
+
+def _render_task(request: HttpRequest, task, *, status: int = 200, alert: str = "", errors=None) -> HttpResponse:
+    now = clock.now()
+    photos = list(selectors.task_photos(task))
+    item_errors: dict[str, str] = {}
+    for error in errors or []:
+        item_errors[error.field.removeprefix("evidence.").removeprefix("photo-")] = error.message
+    items = [
+        {
+            "item": item,
+            "photos": [photo for photo in photos if photo.item == item.key],
+            "error": item_errors.get(item.key, ""),
+            "given": (task.evidence or {}).get(item.key, {}),
+        }
+        for item in selectors.required_items(task.plan)
+    ]
+    context = {
+        "task": task,
+        "badge": TASK_STATUS_BADGES[task.status],
+        "items": items,
+        "actions": selectors.allowed_task_actions(request.user, task, now),
+        "events": list(task.events.select_related("actor").order_by("at", "id")),
+        "alert": alert,
+        "posted": request.POST if request.method == "POST" else {},
+        "evidence_kinds": Evidence,
+    }
+    return render(request, "standards/task_detail.html", context, status=status)
+
+
+def _desk_task(request: HttpRequest, task_id: int):
+    _require_staff(request)
+    return selectors.task_get(request.user, task_id)
+
+
+@login_required
+@require_GET
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    return _render_task(request, _desk_task(request, task_id))
+
+
+def _posted_evidence(request: HttpRequest, task) -> tuple[dict, list[FieldError]]:
+    evidence: dict[str, dict] = {}
+    errors = []
+    for item in selectors.required_items(task.plan):
+        entry: dict = {}
+        if item.evidence == Evidence.TICK:
+            entry["tick"] = request.POST.get(f"tick-{item.key}") == "on"
+        elif item.evidence == Evidence.READING:
+            raw = (request.POST.get(f"reading-{item.key}") or "").strip()
+            if raw:
+                try:
+                    entry["reading"] = float(raw)
+                except ValueError:
+                    errors.append(
+                        FieldError(f"evidence.{item.key}", "reading_required", _("Enter the reading as a number."))
+                    )
+        note = (request.POST.get(f"note-{item.key}") or "").strip()
+        if note:
+            entry["note"] = note[:200]
+        evidence[item.key] = entry
+    return evidence, errors
+
+
+def _store_posted_photos(request: HttpRequest, task) -> list[FieldError]:
+    """Photos chosen on the done form are stored first (proof stays even if something else is missing)."""
+    errors = []
+    for item in selectors.required_items(task.plan):
+        uploads = request.FILES.getlist(f"photo-{item.key}")
+        if not uploads or item.evidence != Evidence.PHOTO:
+            continue
+        cleaned = []
+        for upload in uploads[: services.PHOTOS_PER_ITEM]:
+            try:
+                cleaned.append(clean_image(upload.read(DEFAULT_MAX_BYTES + 1)))
+            except ImageRejected as refusal:
+                errors.append(FieldError(f"evidence.{item.key}", refusal.code, refusal.message))
+        if cleaned:
+            try:
+                services.task_photos_add(
+                    actor=request.user, task_id=task.id, item=item.key, photos=cleaned, now=clock.now()
+                )
+            except ValidationFailed as failure:
+                errors += [FieldError(f"evidence.{item.key}", e.code, e.message) for e in failure.errors]
+    return errors
+
+
+@login_required
+@require_POST
+def task_act(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
+    task = _desk_task(request, task_id)
+    if action not in (TaskAction.START, TaskAction.FINISH):
+        raise Http404
+    # Refuse in the order the service does: the person (403), then the move (409), then the evidence (422).
+    if not can_act(request.user, task, action):
+        return _render_task(request, task, status=Forbidden.status, alert=_("This task is not yours to do."))
+    evidence, errors = {}, []
+    if action == TaskAction.FINISH:
+        if rules.task_move(task.status, action) is not None:
+            errors = _store_posted_photos(request, task)
+        evidence, reading_errors = _posted_evidence(request, task)
+        errors += reading_errors
+    if errors:
+        return _render_task(request, task, status=422, alert=_("The task could not be finished."), errors=errors)
+    try:
+        services.task_act(
+            actor=request.user,
+            task_id=task.id,
+            action=action,
+            evidence=evidence,
+            note=request.POST.get("note", ""),
+            now=clock.now(),
+        )
+    except DomainError as failure:
+        task = selectors.task_get(request.user, task.id)
+        return _render_task(request, task, status=failure.status, alert=failure.message, errors=failure.errors)
+    if action == TaskAction.FINISH:
+        messages.success(request, _("Done: %(plan)s.") % {"plan": task.plan.name})
+    fallback = (
+        reverse("desk:standards:tasks")
+        if action == TaskAction.FINISH
+        else reverse("desk:standards:task", kwargs={"task_id": task.id})
+    )
+    return redirect(_safe_next(request, fallback))
+
+
+@login_required
+@require_GET
+def task_photo(request: HttpRequest, task_id: int, photo_id: int) -> HttpResponse:
+    _require_staff(request)
+    photo = selectors.task_photo_get(request.user, task_id, photo_id)
+    return stored_file_response(photo.file, photo.content_type)
