@@ -8,8 +8,8 @@ from django.utils import timezone
 from wuye.accounts.selectors import roles_by_estate
 from wuye.core import clock
 from wuye.core.validators import mask_phone
-from wuye.workorders.choices import STATUS_BADGES, Priority, Status
 from wuye.engagement.permissions import SURVEY_VIEW_ROLES
+from wuye.workorders.choices import STATUS_BADGES, Priority, Status
 from wuye.workorders.permissions import DISPATCH_ROLES, FIELD_ROLES, VISIT_ROLES
 
 register = template.Library()
