@@ -115,7 +115,6 @@ def staff_member(cast, user, *, skills=(), licence_expires=None):
     return profile
 
 
-
 def second_technician(cast):
     user = cast.users.get("technician2")
     if user is None:
