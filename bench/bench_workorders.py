@@ -1,10 +1,15 @@
-"""Work-order create throughput on PostgreSQL: the full create (validation, classification, number, SLA clocks,
-event, outbox notifications) through the real API, beside a trivial authenticated one-row insert, at 1, 8 and 32
-concurrent clients, against gunicorn on this machine. Prints throughput, p50/p95 and the cost ratio.
+"""Work-order create throughput on PostgreSQL: the full create (permission checks, validation, classification by
+category and priority, number, SLA clocks from the estate's business calendar, event row, the full order as the
+answer) through the real API, beside a trivial authenticated one-row insert, at 1, 8 and 32 concurrent clients,
+against gunicorn on this machine. Prints throughput, p50/p95 and the cost ratio. (A submitted order notifies nobody
+yet — owners hear from acceptance on — so the create writes no outbox row.)
 
-    .venv/bin/python bench/bench_workorders.py [--requests 300] [--workers 4]
+    .venv/bin/python bench/bench_workorders.py [--requests 320] [--workers 4] [--connections both]
 
-Uses DATABASE_URL when set, else a throwaway database `wuye_bench` on postgres://postgres@127.0.0.1:5432.
+Uses DATABASE_URL when set, else a throwaway database `wuye_bench` on postgres://postgres@127.0.0.1:5432. Runs the
+server with persistent database connections (CONN_MAX_AGE 60, as production) and then with one connection per
+request (CONN_MAX_AGE 0), unless --connections names one. Before the timed runs it counts the SQL queries one request
+of each endpoint makes (in-process, warm), which do not vary from run to run as timings do.
 """
 
 import argparse
@@ -22,6 +27,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def count_queries(tokens: list[str], bodies: list[dict]) -> dict[str, int]:
+    """SQL statements per request of each endpoint (BEGIN/COMMIT included), after a warm-up request."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}", HTTP_HOST="127.0.0.1")
+    counts = {}
+    body = json.dumps(bodies[0])
+    for label, path in (("trivial insert", "/bench/insert"), ("work-order create", "/api/v1/workorders")):
+        for _warm_then_counted in range(2):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.post(
+                    path, data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+                )
+            if response.status_code != 201:
+                raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+        counts[label] = len(queries.captured_queries)
+    return counts
 
 
 def prepare(database_url: str) -> tuple[list[str], dict]:
@@ -61,10 +87,31 @@ def prepare(database_url: str) -> tuple[list[str], dict]:
                 "description": "卫生间下水管漏水，请尽快处理",
             }
         )
+    queries = count_queries(tokens, bodies)
     from django.db import connections
 
     connections.close_all()
-    return tokens, {"bodies": bodies}
+    return tokens, {"bodies": bodies, "queries": queries}
+
+
+def group_cpu_seconds(group: int) -> float | None:
+    """CPU seconds (user + system) used so far by the processes of one process group: the gunicorn master and its
+    workers, not PostgreSQL. Unlike latency it hardly moves when other work shares the machine. None without /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on: pgrp is 5, utime 14, stime 15
+        if int(fields[2]) == group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_level(port: int, path: str, tokens: list[str], bodies: list[dict], clients: int, total: int) -> dict:
@@ -117,6 +164,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=320, help="requests per level and endpoint")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--connections", choices=("both", "persistent", "per-request"), default="both")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -128,7 +176,24 @@ def main() -> int:
             admin.execute("CREATE DATABASE wuye_bench")
         database_url = "postgres://postgres@127.0.0.1:5432/wuye_bench"
     tokens, data = prepare(database_url)
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "bench.bench_settings"}
+    print(
+        "SQL statements per request (warm, BEGIN/COMMIT included): "
+        + ", ".join(f"{label} {count}" for label, count in data["queries"].items())
+    )
+    modes = {"persistent": 60, "per-request": 0}
+    for mode, conn_max_age in modes.items():
+        if args.connections in ("both", mode):
+            run_server(args, database_url, tokens, data, mode, conn_max_age)
+    return 0
+
+
+def run_server(args, database_url: str, tokens: list[str], data: dict, mode: str, conn_max_age: int) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "BENCH_CONN_MAX_AGE": str(conn_max_age),
+    }
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn with fixed arguments
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -155,26 +220,34 @@ def main() -> int:
         run_level(args.port, "/bench/insert", tokens, data["bodies"], args.workers * 2, args.workers * 8)
         run_level(args.port, "/api/v1/workorders", tokens, data["bodies"], args.workers * 2, args.workers * 8)
         print(
-            f"PostgreSQL, gunicorn {args.workers} sync workers, {args.requests} requests per row, "
-            f"{os.cpu_count()} CPUs shared by server and clients"
+            f"\nPostgreSQL, {mode} connections (CONN_MAX_AGE {conn_max_age}), gunicorn {args.workers} sync workers, "
+            f"{args.requests} requests per row, {os.cpu_count()} CPUs shared by server and clients"
         )
-        print(f"{'clients':>7}  {'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+        print(
+            f"{'clients':>7}  {'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}"
+            f" {'server CPU ms/req':>18}"
+        )
         for clients in (1, 8, 32):
             rows = {}
             for label, path in (("trivial insert", "/bench/insert"), ("work-order create", "/api/v1/workorders")):
+                cpu_before = group_cpu_seconds(server.pid)
                 result = run_level(args.port, path, tokens, data["bodies"], clients, args.requests)
+                cpu_after = group_cpu_seconds(server.pid)
+                result["cpu"] = None if cpu_before is None else (cpu_after - cpu_before) / result["requests"] * 1000
                 rows[label] = result
+                cpu = "" if result["cpu"] is None else f"{result['cpu']:>18.2f}"
                 print(
                     f"{clients:>7}  {label:<22} {result['rps']:>8.1f} {result['p50']:>8.1f} {result['p95']:>8.1f}"
-                    f" {result['errors']:>6}"
+                    f" {result['errors']:>6} {cpu}"
                 )
-            ratio = rows["work-order create"]["p50"] / rows["trivial insert"]["p50"]
-            throughput_ratio = rows["trivial insert"]["rps"] / rows["work-order create"]["rps"]
-            print(f"{clients:>7}  cost ratio create/trivial: p50 {ratio:.2f}×, throughput {throughput_ratio:.2f}×")
+            create, trivial = rows["work-order create"], rows["trivial insert"]
+            ratios = f"p50 {create['p50'] / trivial['p50']:.2f}×, throughput {trivial['rps'] / create['rps']:.2f}×"
+            if create["cpu"] is not None and trivial["cpu"]:
+                ratios += f", server CPU per request {create['cpu'] / trivial['cpu']:.2f}×"
+            print(f"{clients:>7}  cost ratio create/trivial: {ratios}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
-    return 0
 
 
 if __name__ == "__main__":
