@@ -62,7 +62,8 @@ def _own_rooms(user) -> list[tuple[int, int]]:
     cached = getattr(user, "_wuye_own_rooms", None)
     if cached is not None and cached[0] == today:
         return cached[1]
-    rooms = list(current_residencies(user).values_list("room_id", "room__estate_id"))
+    # No ordering: only the set matters, and the default ordering of residencies joins four tables to sort.
+    rooms = list(current_residencies(user).order_by().values_list("room_id", "room__estate_id"))
     if getattr(user, "pk", None) is not None:
         user._wuye_own_rooms = (today, rooms)
     return rooms
