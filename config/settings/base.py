@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "wuye.workorders",
     "wuye.dispatch",
     "wuye.standards",
+    "wuye.inspections",
     "wuye.equipment",
     "wuye.iot",
     "wuye.engagement",
@@ -121,6 +122,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+    ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

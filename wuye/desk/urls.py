@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", include("wuye.notifications.desk_urls")),
     path("standards/", include("wuye.standards.desk_urls")),
     path("surveys/", include("wuye.engagement.desk_urls")),
+    path("", include("wuye.inspections.desk_urls")),
     path("orders/", views_orders.order_queue, name="order_queue"),
     path("orders/mine/", views_orders.order_mine, name="order_mine"),
     path("orders/overdue/", views_orders.order_overdue, name="order_overdue"),
