@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test test-sqlite test-postgres lint format bench bench-workorders nab lock clean setup setup-dev messages
+.PHONY: run test test-sqlite test-postgres lint format bench bench-workorders bench-iot nab lock clean setup setup-dev messages
 
 # ---- setup (each step re-runs only when its inputs change) ----
 $(VENV)/bin/python:
@@ -77,6 +77,10 @@ bench: setup-dev
 # Work-order create cost against PostgreSQL (see bench/bench_workorders.py).
 bench-workorders: setup-dev
 	$(PY) bench/bench_workorders.py
+
+# IoT ingestion throughput and alarm latency against Mosquitto and PostgreSQL (see bench/bench_iot.py).
+bench-iot: setup-dev
+	$(PY) bench/bench_iot.py
 
 # The anomaly detectors scored with the NAB standard profile beside NAB's windowed-Gaussian baseline (docs/iot.md).
 nab: setup-dev
