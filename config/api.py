@@ -117,8 +117,10 @@ def _register_routers() -> None:
     api.add_router("/", notifications_router)
     api.add_router("/", "wuye.workorders.api.router")
     api.add_router("/", "wuye.engagement.api.router")
-    api.add_router("/", "wuye.standards.api.router")
     api.add_router("/", "wuye.dispatch.api.router")
+    api.add_router("/", "wuye.iot.api.router")
+    api.add_router("/", "wuye.standards.api.router")
+    api.add_router("/", "wuye.kpis.api.router")
 
 
 _register_routers()

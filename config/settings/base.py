@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "wuye.equipment",
     "wuye.iot",
     "wuye.engagement",
+    "wuye.kpis",
     "wuye.portal",
     "wuye.desk",
     "wuye.demo",
