@@ -862,6 +862,12 @@ def _move(order: WorkOrder, action: str, actor: User | None, params: dict, now: 
     _notify_for(order, event)
     if action in REPLAN_AFTER:
         _replan_on_commit(order.estate_id)
+    _after_move(order, action, from_status, event, now)
+
+
+def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrderEvent, now: dt.datetime) -> None:
+    """What other parts of wuye do when an order moves, in the same transaction: the one place where work orders
+    call back into the apps built on them (each import is local because those apps import work orders)."""
     if order.status == Status.CLOSED and from_status != Status.CLOSED:
         _survey_after_close(order, now)
 
