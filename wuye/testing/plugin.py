@@ -1,5 +1,6 @@
 """pytest plugin (loaded with -p wuye.testing.plugin): the cast fixture and service checks."""
 
+import contextlib
 import os
 
 import pytest
@@ -28,6 +29,18 @@ def listed_pks(response) -> set[int]:
     """Primary keys on an admin change list page."""
     assert response.status_code == 200
     return {obj.pk for obj in response.context["cl"].result_list}
+
+
+@contextlib.contextmanager
+def module_data(django_db_blocker):
+    """For a module-scoped fixture that builds expensive data once: the data lives in a transaction rolled back when
+    the module ends, and each test (through the `db` fixture) runs inside it in a savepoint of its own, so what one
+    test writes is undone before the next. Only for modules whose tests use `db`, not `transactional_db`."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 def require_service(name: str, how_to_enable: str) -> None:

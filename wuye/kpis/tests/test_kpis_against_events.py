@@ -13,6 +13,8 @@ from wuye.kpis.choices import KPIS, Level
 from wuye.kpis.models import DailyOrderStats, KpiCube
 from wuye.kpis.tests import oracle
 from wuye.kpis.tests.history import NOW, build_history
+from wuye.testing.cast import build_cast
+from wuye.testing.plugin import module_data
 
 TODAY = dt.date(2026, 11, 20)
 PERIODS = [
@@ -39,16 +41,17 @@ def _rows(model):
     return sorted(tuple(str(row[name]) for name in fields) for row in model.objects.values(*fields))
 
 
-@pytest.fixture
-def history(cast):
+@pytest.fixture(scope="module")
+def history(django_db_setup, django_db_blocker):
+    """Built once for the module (a few hundred orders through the real services); each test runs in a savepoint."""
     runs = []
 
     def roll_up(count):
         if count % 20 == 0:
             runs.append(services.rollup_run(now=NOW, batch_events=150))
 
-    with time_machine.travel(NOW, tick=False):
-        built = build_history(cast, after_order=roll_up)
+    with module_data(django_db_blocker), time_machine.travel(NOW, tick=False):
+        built = build_history(build_cast(), after_order=roll_up)
         runs.append(services.rollup_run(now=NOW, batch_events=150))
         built.runs = runs
         yield built
@@ -73,7 +76,7 @@ def _scopes(history):
     return scopes
 
 
-def test_every_kpi_matches_an_independent_computation_from_the_events(history):
+def test_every_kpi_matches_an_independent_computation_from_the_events(db, history):
     with time_machine.travel(NOW, tick=False):
         assert sum(run.events for run in history.runs) > 1500, "the history should hold a couple of thousand events"
         wrong = []
@@ -94,7 +97,7 @@ def test_every_kpi_matches_an_independent_computation_from_the_events(history):
         _outside_any_grid_matches_the_events(history)
 
 
-def test_the_rollup_built_while_events_arrived_equals_a_rebuild_from_scratch(history):
+def test_the_rollup_built_while_events_arrived_equals_a_rebuild_from_scratch(db, history):
     with time_machine.travel(NOW, tick=False):
         incremental = (_rows(DailyOrderStats), _rows(KpiCube))
         assert len(history.runs) > 10
