@@ -23,8 +23,8 @@ from wuye.core.http import stored_file_response
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
 from wuye.core.validators import mask_phone, normalize_phone
 from wuye.dispatch.selectors import dispatch_suggestions
-from wuye.estates.models import Estate, PublicArea, Room
-from wuye.estates.selectors import estate_get
+from wuye.estates.models import Estate, PublicArea
+from wuye.estates.selectors import estate_get, room_with_place
 
 from . import selectors, services
 from .catalogue import catalogue_lookup
@@ -217,9 +217,7 @@ def _new_order(user, payload: WorkOrderIn) -> services.NewOrder:
         errors.add("category_id", "not_found", _("This category is not in the estate's catalogue."))
     room = None
     if payload.room_id is not None:
-        room = (
-            Room.objects.select_related("building", "unit").filter(pk=payload.room_id, estate=estate).order_by().first()
-        )
+        room = room_with_place(room_id=payload.room_id, estate_id=estate.id)
         # Owners report only for the rooms they live in now; staff entering for an owner, only for that owner's.
         lives_there = own_room_ids(reporter) if reporter is not None else None
         if room is None:

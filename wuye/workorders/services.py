@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from wuye.accounts.choices import STAFF_ROLES, Role
 from wuye.accounts.models import User
 from wuye.accounts.selectors import own_estate_ids, roles_by_estate
-from wuye.core import clock
+from wuye.core import clock, rawsql
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, Throttled, ValidationFailed
 from wuye.core.images import CleanImage, store_image
 from wuye.dispatch.selectors import grab_refusal, pool_audience
@@ -463,10 +463,9 @@ def workorder_create(
         raise ValidationFailed(message, errors=[FieldError("photos", "too_many_photos", message)])
     try:
         with _stored(photos, prefix=f"workorders/{new.estate.id}") as names, transaction.atomic():
-            # The number is taken last thing before the insert, inside the transaction: one commit (one disk
-            # flush) per create. The day's counter row stays locked only until this transaction commits.
-            number = number_next(day=timezone.localdate(now, clock.local_tz()))
-            order = _create_in_transaction(actor, new, number, idempotency_key, now)
+            # The number is taken inside the transaction, just before the insert: one commit (one disk flush) per
+            # create. The day's counter row stays locked only until this transaction commits.
+            order = _create_in_transaction(actor, new, idempotency_key, now)
             order._prefetched_objects_cache["photos"] = (
                 _photo_rows(order, PhotoStage.REPORT, photos, names, actor, now) if photos else []
             )
@@ -557,10 +556,11 @@ def workorder_photos_add(
         return _photo_rows(order, stage, photos, names, actor, now)
 
 
-def _create_in_transaction(actor, new: NewOrder, number: str, idempotency_key: str, now) -> WorkOrder:
-    order = WorkOrder.objects.create(
+def _create_in_transaction(actor, new: NewOrder, idempotency_key: str, now: dt.datetime) -> WorkOrder:
+    """Write the order with its number, its first event and its first clocks. The new order carries what it was
+    created with, as if prefetched, so the caller can show it without reading it back (creation is the hot path)."""
+    order = WorkOrder(
         estate=new.estate,
-        number=number,
         kind=new.kind,
         channel=new.channel,
         category=new.category,
@@ -581,7 +581,7 @@ def _create_in_transaction(actor, new: NewOrder, number: str, idempotency_key: s
         source_type=new.source_type,
         source_id=new.source_id,
     )
-    event = WorkOrderEvent.objects.create(
+    event = WorkOrderEvent(
         order=order,
         action=Action.SUBMIT,
         actor=actor,
@@ -589,16 +589,65 @@ def _create_in_transaction(actor, new: NewOrder, number: str, idempotency_key: s
         to_status=Status.SUBMITTED,
         payload={"channel": new.channel, "priority": order.priority, **new.extra},
     )
-    steps = (Step.ACCEPT, Step.RESOLVE) if order.kind in SHORT_PATH_KINDS else (Step.ACCEPT, Step.ARRIVE, Step.RESOLVE)
-    # The new order carries what it was created with, as if prefetched, so the caller can show it without reading
-    # it back (creation is the hot path).
-    order._prefetched_objects_cache = {"events": [event], "steps": _steps_open_new(order, steps, now)}
+    kinds = (Step.ACCEPT, Step.RESOLVE) if order.kind in SHORT_PATH_KINDS else (Step.ACCEPT, Step.ARRIVE, Step.RESOLVE)
+    steps = _steps_new(order, kinds, now)
+    day = timezone.localdate(now, clock.local_tz())
+    if connection.vendor == "postgresql":
+        _insert_in_one_statement(order, event, steps, day)
+    else:
+        order.number = number_next(day=day)
+        order.save(force_insert=True)
+        event.order = order
+        event.save(force_insert=True)
+        for step in steps:
+            step.order = order
+        WorkOrderStep.objects.bulk_create(steps)
+    order._prefetched_objects_cache = {"events": [event], "steps": steps}
     return order
 
 
-def _steps_open_new(order: WorkOrder, steps: Sequence[str], now: dt.datetime) -> list[WorkOrderStep]:
-    """The first clocks of a new order, in one read of the targets and calendar and one insert (creation is the
-    hot path: every owner's report goes through it)."""
+def _insert_in_one_statement(order: WorkOrder, event: WorkOrderEvent, steps: list[WorkOrderStep], day) -> None:
+    """PostgreSQL: the day's number, the order, its first event and its clocks in one WITH … INSERT statement (one
+    round trip instead of four, and no ORM statement building). The SQLite path writes the same rows through the
+    ORM; the suite runs on both, so the two stay in step."""
+    counter = WorkOrderNumber._meta.db_table
+    number = (
+        # The same text as number_next: WO + local date + the counter, zero-padded to at least six digits.
+        "(SELECT 'WO' || %s || '-' || lpad(last::text, greatest(6, length(last::text)), '0') FROM number)",
+        [f"{day:%Y%m%d}"],
+    )
+    order_id = ("(SELECT id FROM new_order)", [])
+    parts = [rawsql.insert_parts(order, {"number": number})]
+    parts.append(rawsql.insert_parts(event, {"order_id": order_id}))
+    parts.extend(rawsql.insert_parts(step, {"order_id": order_id}) for step in steps)
+    names = ["new_order", "new_event", *(f"new_step_{index}" for index in range(len(steps)))]
+    returning = {"new_order": "id, number"}
+    ctes = [
+        f"number AS (INSERT INTO {counter} (day, last) VALUES (%s, 1) "  # noqa: S608 - our table names, bound values
+        f"ON CONFLICT (day) DO UPDATE SET last = {counter}.last + 1 RETURNING last)"
+    ]
+    params: list = [day]
+    for name, part in zip(names, parts, strict=True):
+        ctes.append(
+            f"{name} AS (INSERT INTO {part.table} ({part.columns}) "  # noqa: S608 - columns come from our models
+            f"SELECT {part.values} RETURNING {returning.get(name, 'id')})"
+        )
+        params.extend(part.params)
+    selected = ", ".join(["new_order.id", "new_order.number", *(f"(SELECT id FROM {name})" for name in names[1:])])  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {selected} FROM new_order", params)  # noqa: S608
+        row = cursor.fetchone()
+    order.number = row[1]
+    rawsql.mark_saved(order, row[0])
+    event.order = order
+    rawsql.mark_saved(event, row[2])
+    for step, step_id in zip(steps, row[3:], strict=True):
+        step.order = order
+        rawsql.mark_saved(step, step_id)
+
+
+def _steps_new(order: WorkOrder, steps: Sequence[str], now: dt.datetime) -> list[WorkOrderStep]:
+    """The first clocks of a new (not yet saved) order, from one read of the targets and calendar."""
     targets = list(order.category.sla_policy.targets.all())
     calendars: dict[bool, rules.BusinessCalendar] = {}
     rows = []
@@ -619,7 +668,7 @@ def _steps_open_new(order: WorkOrder, steps: Sequence[str], now: dt.datetime) ->
             calendars[always] = _calendar_for(order, always)
         _schedule(order, row, [], calendar=calendars[always])
         rows.append(row)
-    return WorkOrderStep.objects.bulk_create(rows)
+    return rows
 
 
 # ---------------------------------------------------------------- actions
