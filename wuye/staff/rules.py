@@ -419,9 +419,9 @@ def normalise(facts: PersonFacts, *, complaint_penalty: int) -> dict[str, tuple[
 
 
 def _round_to_total(values: Sequence[float]) -> list[int]:
-    """Values in hundredths, rounded so they add up to the rounded total (largest remainder)."""
+    """Values in hundredths, rounded so they add up to the total rounded half up (largest remainder)."""
     exact = [value * 100 for value in values]
-    total = round(sum(exact))
+    total = math.floor(sum(exact) + 0.5 + 1e-9)
     floors = [math.floor(value) for value in exact]
     missing = total - sum(floors)
     order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
