@@ -49,6 +49,10 @@ def raw_text(line: dict) -> str:
         return _("%(complete)d of %(total)d patrol rounds complete") % raw
     if code == Component.PLANNED_WORK:
         tasks, inspections = raw.get("tasks") or [0, 0], raw.get("inspections") or [0, 0]
+        if not inspections[1]:
+            return _("%(done)d of %(total)d tasks done") % {"done": tasks[0], "total": tasks[1]}
+        if not tasks[1]:
+            return _("%(done)d of %(total)d inspections done") % {"done": inspections[0], "total": inspections[1]}
         return _("%(done)d of %(total)d done (tasks %(tasks)s, inspections %(inspections)s)") % {
             "done": raw["done"],
             "total": raw["total"],

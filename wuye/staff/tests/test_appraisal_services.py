@@ -245,3 +245,18 @@ def test_the_record_is_shown_with_the_persons_breakdown(cast):
     compute(cast)
     score = score_of(cast, cast.technician)
     assert [r.breach_count for r in selectors.accountability_for(score.estate_id, score.person_id)] == [4]
+
+
+# ------------------------------------------------------------------------------------------ demo
+def test_the_demo_seed_plays_last_month_appraises_it_and_plays_it_only_once(cast):
+    from wuye.staff.seed import seed_appraisal
+
+    seed_catalogue(cast)
+    result = seed_appraisal(company=cast.company, now=AFTER_OCTOBER)
+    assert result["played"] == 7  # the cast's one technician gets the first unnamed profile
+    score = score_of(cast, cast.technician)
+    assert lines(score)["sla_on_time"]["raw"]["total"] >= 7 and score.volume == 7
+    assert result["scored"] >= 1
+    again = seed_appraisal(company=cast.company, now=AFTER_OCTOBER)
+    assert again["played"] == 0
+    assert list(AppraisalScore.objects.filter(person=cast.technician).values_list("score", flat=True)) == [score.score]
