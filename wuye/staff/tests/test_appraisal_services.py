@@ -5,6 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.core.management import CommandError, call_command
 
 from wuye.core import scheduler
 from wuye.core.errors import Forbidden, ValidationFailed
@@ -260,3 +262,12 @@ def test_the_demo_seed_plays_last_month_appraises_it_and_plays_it_only_once(cast
     again = seed_appraisal(company=cast.company, now=AFTER_OCTOBER)
     assert again["played"] == 0
     assert list(AppraisalScore.objects.filter(person=cast.technician).values_list("score", flat=True)) == [score.score]
+
+
+def test_the_command_recomputes_a_month_and_refuses_a_malformed_one(october, capsys):
+    with time_machine.travel(AFTER_OCTOBER, tick=False):
+        call_command("appraisal_compute", "--month", "2026-10", "--estate", str(october.estate.id))
+    assert "1 people scored" in capsys.readouterr().out
+    assert AppraisalScore.objects.filter(month=OCTOBER).count() == 1
+    with pytest.raises(CommandError, match="2026-11"):
+        call_command("appraisal_compute", "--month", "10/2026")
