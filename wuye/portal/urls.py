@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("notifications/", include("wuye.notifications.portal_urls")),
     path("surveys/", include("wuye.engagement.portal_urls")),
+    path("stars/", include("wuye.staff.portal_urls")),
     path("orders/", views_orders.order_list, name="order_list"),
     path("orders/new/", views_orders.order_new, name="order_new"),
     path("orders/<int:order_id>/", views_orders.order_detail, name="order_detail"),

@@ -15,7 +15,19 @@ from wuye.core import clock
 from wuye.estates.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, ScopedRelatedFilter, masked_phone_column
 from wuye.estates.models import Estate
 
-from .models import Certificate, Shift, ShiftAssignment, StaffProfile, StaffSkill
+from .models import (
+    AccountabilityRecord,
+    AppraisalPolicy,
+    AppraisalScore,
+    AppraisalWeights,
+    Certificate,
+    ServiceStar,
+    Shift,
+    ShiftAssignment,
+    StaffProfile,
+    StaffSkill,
+)
+from .rules import COMPONENTS
 
 EXPIRING_WITHIN_DAYS = 30
 
@@ -126,3 +138,67 @@ class ShiftAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = (("estate", ScopedRelatedFilter),)
     list_select_related = ("estate",)
     search_fields = ("name", "estate__name")
+
+
+# ---------------------------------------------------------------------------------------------------------- appraisal
+
+
+class _CompanyScoped(ScopedAdminMixin):
+    """Rows that belong to a company: its administrators (and superusers) edit them."""
+
+    def scope_filter(self, request, scope):
+        return Q(company_id__in=scope.companies)
+
+
+@admin.register(AppraisalPolicy)
+class AppraisalPolicyAdmin(_CompanyScoped, admin.ModelAdmin):
+    list_display = (
+        "company",
+        "star_min_volume",
+        "breach_threshold",
+        "breach_window_days",
+        "complaint_penalty",
+        "complaint_window_days",
+    )
+
+
+@admin.register(AppraisalWeights)
+class AppraisalWeightsAdmin(_CompanyScoped, admin.ModelAdmin):
+    """Weights per post; a post without a row uses the defaults (staff.rules.DEFAULT_WEIGHTS)."""
+
+    list_display = ("company", "post", *COMPONENTS)
+    list_editable = COMPONENTS
+    list_filter = ("post", ("company", ScopedRelatedFilter))
+
+
+class _ReadOnly:
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppraisalScore)
+class AppraisalScoreAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "estate"
+    list_display = ("month", "estate", "person", "post", "score", "volume")
+    list_filter = ("month", "post", ("estate", ScopedRelatedFilter))
+    list_select_related = ("estate", "person")
+    search_fields = ("person__name", "person__username")
+
+
+@admin.register(ServiceStar)
+class ServiceStarAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "estate"
+    list_display = ("month", "estate", "person", "score", "status", "decided_by", "decided_at")
+    list_filter = ("status", ("estate", ScopedRelatedFilter))
+    list_select_related = ("estate", "person", "decided_by")
+
+
+@admin.register(AccountabilityRecord)
+class AccountabilityRecordAdmin(_ReadOnly, ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "estate"
+    list_display = ("opened_at", "estate", "person", "breach_count", "threshold")
+    list_filter = (("estate", ScopedRelatedFilter),)
+    list_select_related = ("estate", "person")

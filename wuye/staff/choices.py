@@ -49,3 +49,24 @@ class CertificateKind(models.TextChoices):
     REFRIGERATION = "refrigeration", _("Refrigeration licence")
     BOILER = "boiler", _("Boiler operator licence")
     SECURITY_GUARD = "security_guard", _("Security guard certificate")
+
+
+class Component(models.TextChoices):
+    """One part of the monthly appraisal score (绩效考核). docs/appraisal.md says how each is counted."""
+
+    SLA_ON_TIME = "sla_on_time", _("Steps on time")
+    RATING = "rating", _("Owner ratings")
+    VISIT = "visit", _("Satisfied at return visit")
+    REOPEN = "reopen", _("Not reopened")
+    SPOT_CHECK = "spot_check", _("Quality spot checks")
+    PATROL = "patrol", _("Patrols completed")
+    PLANNED_WORK = "planned_work", _("Tasks and inspections done")
+    COMPLAINTS = "complaints", _("Complaints attributed")
+
+
+class StarStatus(models.TextChoices):
+    """Where a 服务之星 (service star) nomination stands: the data nominates, the project manager decides."""
+
+    NOMINATED = "nominated", _("Nominated")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
