@@ -51,6 +51,11 @@ def _roles_in(user, estate_id: int) -> frozenset[str]:
     return roles_by_estate(user).get(estate_id, frozenset())
 
 
+def staff_estate_ids(user) -> list[int]:
+    """The estates whose devices and alarms `user` sees (as staff)."""
+    return _staff_estates(user)
+
+
 def can_see_alarms(user) -> bool:
     """Whether the alarms console is for this person at all (staff of some estate)."""
     return bool(_staff_estates(user))
