@@ -1478,4 +1478,80 @@ def seed_iot(estate: Estate, *, now: dt.datetime | None = None) -> dict[str, Dev
                 severity=severity,
                 params=params,
             )
+    _seed_alarm_history(estate, now)
     return credentials
+
+
+def _estate_person(estate: Estate, role: str) -> User | None:
+    return (
+        User.objects.filter(is_active=True, memberships__estate=estate, memberships__role=role).order_by("id").first()
+    )
+
+
+def _seed_alarm_history(estate: Estate, now: dt.datetime) -> None:
+    """A few alarm stories told through the real path (readings → engine → alarms → orders → people acting), so the
+    console has raised, acknowledged and cleared alarms and the desk an alarm work order in each state: a lift that
+    ran hot two days ago (acknowledged, cleared by the readings); pump 1 losing pressure yesterday (critical: its
+    order went to a technician, was resolved, then the pressure came back); pump 2 losing pressure two hours ago
+    (critical, nobody has acknowledged it: escalated up to the manager, its order waiting on the desk); the
+    generator's battery low ten minutes ago (not escalated yet); lift 3-1 hot, acknowledged, still open. Only once per
+    estate."""
+    if Alarm.objects.filter(estate=estate).exists():
+        return
+    devices = {device.code: device for device in Device.objects.filter(estate=estate)}
+    tech = _estate_person(estate, Role.TECHNICIAN)
+    agent = _estate_person(estate, Role.SERVICE_AGENT)
+    boss = _estate_person(estate, Role.SUPERVISOR)
+
+    def ago(minutes: float) -> dt.datetime:
+        return now - dt.timedelta(minutes=minutes)
+
+    def feed(code: str, metric: str, *points: tuple[float, float]) -> None:
+        device = devices[code]
+        rows = [(metric, ago(minutes), value) for minutes, value in points]
+        telemetry_store(
+            batches=[DeviceBatch(device_id=device.id, estate_id=estate.id, readings=rows)], now=ago(points[-1][0])
+        )
+
+    def open_alarm(code: str) -> Alarm | None:
+        return Alarm.objects.filter(device=devices[code], status__in=OPEN_STATUSES).order_by("-id").first()
+
+    # The lift: warm, then too hot (raised), acknowledged, back to normal (cleared by the readings).
+    feed("lift-1-1-mon", "cabin_temp", (2 * 1440, 31.0), (2 * 1440 - 20, 39.4))
+    lift = open_alarm("lift-1-1-mon")
+    if lift is not None and tech is not None:
+        alarm_acknowledge(actor=tech, alarm_id=lift.id, note="轿厢风扇停转，已到场", now=ago(2 * 1440 - 35))
+    feed("lift-1-1-mon", "cabin_temp", (2 * 1440 - 70, 33.8))
+    # Pump 1: low pressure (critical → an order), acknowledged, the order worked through to resolved, then the
+    # pressure recovers and the alarm clears.
+    feed("pump-01", "pressure", (1440, 0.42), (1440 - 10, 0.21))
+    pump = open_alarm("pump-01")
+    if pump is not None and tech is not None:
+        alarm_acknowledge(actor=tech, alarm_id=pump.id, note="正在赶往水泵房", now=ago(1440 - 14))
+        pump.refresh_from_db()
+        if pump.work_order is not None and agent is not None and boss is not None:
+            from wuye.workorders.services import workorder_act  # noqa: PLC0415 - the seed only
+
+            walk = (
+                ("accept", agent, {}, 16),
+                ("dispatch", boss, {"assignee_id": tech.id}, 18),
+                ("take", tech, {}, 19),
+                ("arrive", tech, {}, 30),
+                ("start", tech, {}, 32),
+                ("resolve", tech, {"resolution": "压力开关触点氧化，已更换，复压正常"}, 75),
+            )
+            for action, actor, params, minutes in walk:
+                workorder_act(
+                    actor=actor, order_id=pump.work_order_id, action=action, params=params, now=ago(1440 - minutes)
+                )
+    feed("pump-01", "pressure", (1440 - 80, 0.38))
+    # Pump 2: low pressure two hours ago and nobody has answered.
+    feed("pump-02", "pressure", (130, 0.41), (120, 0.2))
+    # Lift 3-1 running hot forty minutes ago: acknowledged, being looked at.
+    feed("lift-3-1-mon", "cabin_temp", (45, 33.0), (40, 39.1))
+    hot = open_alarm("lift-3-1-mon")
+    if hot is not None and tech is not None:
+        alarm_acknowledge(actor=tech, alarm_id=hot.id, note="机房空调故障，已报修", now=ago(30))
+    # The generator's starter battery, ten minutes ago.
+    feed("gen-01", "battery_voltage", (20, 24.6), (10, 22.7))
+    alarms_scan(now=now)

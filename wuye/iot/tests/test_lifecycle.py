@@ -387,3 +387,24 @@ def test_the_scheduled_scan_is_registered(plant):
 
     assert "iot.alarms_scan" in {job.name for job in scheduler.registered_jobs()}
     assert tasks.alarms_scan.enqueue().return_value == {"escalations": 0, "orders": 0}
+
+
+def test_the_demo_alarm_stories_cover_every_status_and_both_ends_of_the_order_chain(cast):
+    from wuye.iot.models import Device
+
+    wf.seed_catalogue(cast)
+    now = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)
+    services.seed_iot(cast.estate, now=now)
+    by_device = {d.code: list(Alarm.objects.filter(device=d).order_by("id")) for d in Device.objects.all()}
+    (lift,) = by_device["lift-1-1-mon"]
+    assert actions(lift) == ["raise", "acknowledge", "clear"]
+    (pump1,) = by_device["pump-01"]
+    assert actions(pump1) == ["raise", "order", "acknowledge", "order_done", "clear"]
+    assert pump1.work_order.status == Status.RESOLVED
+    (pump2,) = by_device["pump-02"]
+    assert pump2.status == AlarmStatus.RAISED and pump2.work_order.status == Status.SUBMITTED
+    assert [level for level, _role in escalations(pump2)] == [1, 2, 3]
+    (generator,) = by_device["gen-01"]
+    assert (generator.status, generator.escalation_level) == (AlarmStatus.RAISED, 0)
+    (hot,) = by_device["lift-3-1-mon"]
+    assert hot.status == AlarmStatus.ACKNOWLEDGED

@@ -10,6 +10,7 @@ from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
 from wuye.estates.models import Company
+from wuye.iot.services import seed_iot
 from wuye.standards.services import seed_standards
 
 
@@ -48,6 +49,9 @@ class Command(BaseCommand):
                     # their SLA limits follow each estate's contracted level).
                     seed_standards(company=result.company, estates=estates, history_days=30)
                     seed_demo_orders(company=result.company, estate=estates[0])
+                    # Equipment, devices, alarm rules and a few alarm stories with their work orders (after the
+                    # orders above, which are seeded only into an estate without any).
+                    seed_iot(estates[0], now=clock.now())
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
