@@ -6,6 +6,7 @@ history. Alarm rules say when readings mean trouble; an alarm is one episode of 
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,20 @@ from wuye.workorders.models import WorkOrder
 from .choices import AlarmAction, AlarmStatus, Channel, Rejection, RuleKind, Severity
 
 METRIC_MAX_LENGTH = 40
+ESCALATION_LEVELS = 3  # choices.ESCALATION_CHAIN: assignee, supervisors, managers
+
+
+def validate_escalation_minutes(value) -> None:
+    """A rule's escalation minutes: at most three whole numbers of minutes, each at least 1 and later than the one
+    before (each counts from the raise)."""
+    from .rules import escalation_problem
+
+    if escalation_problem(value, levels=ESCALATION_LEVELS) is not None:
+        raise ValidationError(
+            _("Give up to %(levels)d increasing numbers of minutes, each at least 1, e.g. [5, 15, 30]."),
+            code="invalid_escalation",
+            params={"levels": ESCALATION_LEVELS},
+        )
 
 
 class Device(TimeStampedModel):
@@ -215,6 +230,7 @@ class AlarmRule(TimeStampedModel):
         _("escalation (minutes)"),
         default=list,
         blank=True,
+        validators=[validate_escalation_minutes],
         help_text=_(
             "Minutes after an alarm is raised, unacknowledged, to tell the assignee, then the supervisors, then the "
             "managers, e.g. [5, 15, 30]. Empty: the default for the severity."

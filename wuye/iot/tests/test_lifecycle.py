@@ -408,3 +408,16 @@ def test_the_demo_alarm_stories_cover_every_status_and_both_ends_of_the_order_ch
     assert (generator.status, generator.escalation_level) == (AlarmStatus.RAISED, 0)
     (hot,) = by_device["lift-3-1-mon"]
     assert hot.status == AlarmStatus.ACKNOWLEDGED
+
+
+def test_a_rule_with_unusable_escalation_minutes_is_refused_by_its_form_and_escalates_nothing(plant):
+    from django.core.exceptions import ValidationError
+
+    _cast, device, major, _critical = plant
+    major.escalation_minutes = [30, 10]
+    with pytest.raises(ValidationError) as refused:
+        major.full_clean()
+    assert "escalation_minutes" in refused.value.message_dict
+    major.save(update_fields=["escalation_minutes"])  # written around the form: ingestion still works
+    store(device, (0, 1.5))
+    assert open_alarm(major).escalate_at is None
