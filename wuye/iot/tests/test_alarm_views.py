@@ -5,79 +5,11 @@ import pytest
 
 from wuye.iot import services
 from wuye.iot.choices import AlarmStatus
-from wuye.testing.matrix import Case, assert_matrix
 from wuye.workorders.tests import factories as wf
 
 from .alarm_fixtures import T0, fresh_alarm
 
 pytestmark = pytest.mark.django_db
-
-STAFF_200 = {"service_agent": 200, "technician": 200, "supervisor": 200, "manager": 200, "company_admin": 200}
-NOT_STAFF = {"owner": 403, "other_owner": 403, "anonymous": 401}
-
-CASES = [
-    Case("GET", "/desk/alarms/", {**NOT_STAFF, **STAFF_200, "stranger_supervisor": 200}, page=True),
-    Case(
-        "GET",
-        lambda c: f"/desk/alarms/{fresh_alarm(c.estate).id}/",
-        {**NOT_STAFF, **STAFF_200, "stranger_supervisor": 404},
-        page=True,
-        label="GET /desk/alarms/{id}/",
-    ),
-    Case(
-        "POST",
-        lambda c: f"/desk/alarms/{fresh_alarm(c.estate).id}/acknowledge/",
-        {
-            **NOT_STAFF,
-            "service_agent": 403,
-            "technician": 302,
-            "supervisor": 302,
-            "manager": 302,
-            "company_admin": 302,
-            "stranger_supervisor": 404,
-        },
-        page=True,
-        data={},
-        label="POST /desk/alarms/{id}/acknowledge/",
-    ),
-    Case(
-        "POST",
-        lambda c: f"/desk/alarms/{fresh_alarm(c.estate).id}/clear/",
-        {
-            **NOT_STAFF,
-            "service_agent": 403,
-            "technician": 302,
-            "supervisor": 302,
-            "manager": 302,
-            "company_admin": 302,
-            "stranger_supervisor": 404,
-        },
-        page=True,
-        data={"note": "传感器误报"},
-        label="POST /desk/alarms/{id}/clear/",
-    ),
-    Case(
-        "POST",
-        lambda c: f"/desk/alarms/{fresh_alarm(c.estate).id}/assign/",
-        {
-            **NOT_STAFF,
-            "service_agent": 403,
-            "technician": 403,
-            "supervisor": 302,
-            "manager": 302,
-            "company_admin": 302,
-            "stranger_supervisor": 404,
-        },
-        page=True,
-        data=lambda c: {"assignee_id": c.technician.id},
-        label="POST /desk/alarms/{id}/assign/",
-    ),
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_permission_matrix(cast, case):
-    assert_matrix(cast, case)
 
 
 def test_the_console_shows_open_alarms_by_default_and_filters_by_severity(cast):
