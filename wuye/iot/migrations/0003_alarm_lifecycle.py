@@ -7,47 +7,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('estates', '0001_initial'),
-        ('iot', '0002_reading_metric_c_collation'),
-        ('workorders', '0003_grab_action'),
+        ("estates", "0001_initial"),
+        ("iot", "0002_reading_metric_c_collation"),
+        ("workorders", "0003_grab_action"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alarm',
-            name='assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_alarms', to=settings.AUTH_USER_MODEL, verbose_name='assignee'),
+            model_name="alarm",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="assigned_alarms",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="assignee",
+            ),
         ),
         migrations.AddField(
-            model_name='alarm',
-            name='cleared_by',
-            field=models.ForeignKey(blank=True, help_text='Empty when the condition cleared by itself.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cleared by'),
+            model_name="alarm",
+            name="cleared_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Empty when the condition cleared by itself.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="cleared by",
+            ),
         ),
         migrations.AddField(
-            model_name='alarm',
-            name='escalate_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='escalates at'),
+            model_name="alarm",
+            name="escalate_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="escalates at"),
         ),
         migrations.AddField(
-            model_name='alarm',
-            name='work_order',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alarms', to='workorders.workorder', verbose_name='work order'),
+            model_name="alarm",
+            name="work_order",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="alarms",
+                to="workorders.workorder",
+                verbose_name="work order",
+            ),
         ),
         migrations.AddField(
-            model_name='alarmrule',
-            name='escalation_minutes',
-            field=models.JSONField(blank=True, default=list, help_text='Minutes after an alarm is raised, unacknowledged, to tell the assignee, then the supervisors, then the managers, e.g. [5, 15, 30]. Empty: the default for the severity.', validators=[wuye.iot.models.validate_escalation_minutes], verbose_name='escalation (minutes)'),
+            model_name="alarmrule",
+            name="escalation_minutes",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Minutes after an alarm is raised, unacknowledged, to tell the assignee, then the supervisors, then the managers, e.g. [5, 15, 30]. Empty: the default for the severity.",
+                validators=[wuye.iot.models.validate_escalation_minutes],
+                verbose_name="escalation (minutes)",
+            ),
         ),
         migrations.AlterField(
-            model_name='alarmevent',
-            name='action',
-            field=models.CharField(choices=[('raise', 'Raised'), ('update', 'Condition changed'), ('acknowledge', 'Acknowledged'), ('assign', 'Assigned'), ('clear', 'Cleared'), ('escalate', 'Escalated'), ('order', 'Work order opened'), ('order_done', 'Work order finished')], max_length=20, verbose_name='action'),
+            model_name="alarmevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("raise", "Raised"),
+                    ("update", "Condition changed"),
+                    ("acknowledge", "Acknowledged"),
+                    ("assign", "Assigned"),
+                    ("clear", "Cleared"),
+                    ("escalate", "Escalated"),
+                    ("order", "Work order opened"),
+                    ("order_done", "Work order finished"),
+                ],
+                max_length=20,
+                verbose_name="action",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alarm',
-            index=models.Index(condition=models.Q(('escalate_at__isnull', False)), fields=['escalate_at'], name='alarm_escalate_idx'),
+            model_name="alarm",
+            index=models.Index(
+                condition=models.Q(("escalate_at__isnull", False)), fields=["escalate_at"], name="alarm_escalate_idx"
+            ),
         ),
     ]
