@@ -1067,10 +1067,7 @@ def alarms_scan(*, now: dt.datetime | None = None) -> dict[str, int]:
     orderless = Alarm.objects.filter(
         status__in=OPEN_STATUSES, work_order__isnull=True, severity__in=_order_severities()
     ).values_list("id", flat=True)
-    orders = 0
-    for alarm_id in list(orderless[:100]):
-        with transaction.atomic():
-            orders += alarm_order_open(alarm_id=alarm_id, now=now) is not None
+    orders = sum(_order_open_safely(alarm_id, now) for alarm_id in orderless.order_by("raised_at")[:100])
     return {"escalations": escalations, "orders": orders}
 
 
@@ -1179,13 +1176,19 @@ def _orders_open_for_new(alarms: Sequence[Alarm], now: dt.datetime) -> None:
     the readings and alarms being stored with it (alarms_scan tries again a minute later)."""
     severities = _order_severities()
     for alarm in alarms:
-        if alarm.severity not in severities:
-            continue
-        try:
-            with transaction.atomic():
-                alarm_order_open(alarm_id=alarm.pk, now=now)
-        except Exception:  # noqa: BLE001 - see the docstring: telemetry is never lost to a failed order
-            log.exception("alarm %s: the work order could not be opened; alarms_scan will try again", alarm.pk)
+        if alarm.severity in severities:
+            _order_open_safely(alarm.pk, now)
+
+
+def _order_open_safely(alarm_id: int, now: dt.datetime) -> bool:
+    """Open one alarm's order in a savepoint; a failure is logged and undone, never raised (see above; in the scan,
+    one alarm whose order keeps failing must not hold up the others). Returns whether the alarm now has an order."""
+    try:
+        with transaction.atomic():
+            return alarm_order_open(alarm_id=alarm_id, now=now) is not None
+    except Exception:  # noqa: BLE001 - see the docstring: telemetry and other alarms are never lost to one order
+        log.exception("alarm %s: the work order could not be opened; alarms_scan will try again", alarm_id)
+        return False
 
 
 def alarms_after_order_moved(*, order: WorkOrder, from_status: str, now: dt.datetime) -> int:
