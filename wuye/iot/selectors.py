@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from wuye.accounts.models import User
+from wuye.workorders.choices import Status as OrderStatus
 
 from .choices import OPEN_STATUSES, TRANSITIONS, USER_ACTIONS, AlarmAction
 from .models import Alarm, AlarmEvent, Device, HourlyRollup, Reading, TelemetryRejection
@@ -106,14 +107,27 @@ def alarm_assignable(estate_id: int) -> QuerySet[User]:
     )
 
 
+def _translated(code: str, params, fallback: str) -> str:
+    if code in REASON_MESSAGES and isinstance(params, dict):
+        try:
+            return reason_text(code, params, gettext)
+        except (KeyError, TypeError, ValueError):
+            pass  # parameters from an older engine: the stored English text
+    return fallback
+
+
 def alarm_reason(alarm: Alarm) -> str:
     """What the rule said when it raised the alarm, in the reader's language."""
-    if alarm.reason_code in REASON_MESSAGES:
-        try:
-            return reason_text(alarm.reason_code, alarm.reason_params, gettext)
-        except (KeyError, TypeError, ValueError):
-            pass  # parameters from an older engine: the stored English text below
-    return alarm.reason
+    return _translated(alarm.reason_code, alarm.reason_params, alarm.reason)
+
+
+def alarm_event_text(event: AlarmEvent) -> str:
+    """An event's note for the history: the engine's explanation (raise, clear) in the reader's language, or what a
+    person wrote."""
+    payload = event.payload or {}
+    if event.action == AlarmAction.ORDER_DONE and payload.get("status") in OrderStatus.values:
+        return str(OrderStatus(payload["status"]).label)
+    return _translated(payload.get("reason_code") or "", payload.get("reason_params"), event.note)
 
 
 def alarm_allowed_actions(user, alarm: Alarm) -> list[str]:

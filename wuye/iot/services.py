@@ -722,7 +722,11 @@ def alarm_changes_apply(*, changes: Sequence[AlarmChange], now: dt.datetime) -> 
                 at=change.at,
                 to_status=AlarmStatus.RAISED,
                 note=alarm.reason,
-                payload={"value": change.value, "reason_code": change.reason_code},
+                payload={
+                    "value": change.value,
+                    "reason_code": change.reason_code,
+                    "reason_params": dict(change.reason_params or {}),
+                },
             )
             events.append((alarm, event))
             applied.raised += 1
@@ -733,7 +737,11 @@ def alarm_changes_apply(*, changes: Sequence[AlarmChange], now: dt.datetime) -> 
                 from_status=alarm.status,
                 to_status=AlarmStatus.CLEARED,
                 note=str(change.reason or "")[:500],
-                payload={"value": change.value, "reason_code": change.reason_code},
+                payload={
+                    "value": change.value,
+                    "reason_code": change.reason_code,
+                    "reason_params": dict(change.reason_params or {}),
+                },
             )
             events.append((alarm, event))
             alarm.status = AlarmStatus.CLEARED

@@ -30,7 +30,7 @@ from .permissions import staff_estate_ids
 
 PAGE_SIZE = 30
 STATUS_FILTERS = (
-    ("open", gettext_lazy("Open")),
+    ("open", gettext_lazy("Open alarms")),
     (AlarmStatus.RAISED, AlarmStatus.RAISED.label),
     (AlarmStatus.ACKNOWLEDGED, AlarmStatus.ACKNOWLEDGED.label),
     (AlarmStatus.CLEARED, AlarmStatus.CLEARED.label),
@@ -124,7 +124,7 @@ def _detail(request: HttpRequest, alarm: Alarm, *, status: int = 200, alert: str
     context = {
         **_card(request, alarm),
         "assignable": list(selectors.alarm_assignable(alarm.estate_id)),
-        "events": list(selectors.alarm_timeline(alarm)),
+        "events": [(event, selectors.alarm_event_text(event)) for event in selectors.alarm_timeline(alarm)],
         "alert": alert,
     }
     return render(request, "iot/detail.html", context, status=status)

@@ -84,6 +84,7 @@ def test_the_alarm_page_shows_the_reason_the_history_and_the_order(cast):
     ]
     assert f'href="/desk/orders/{order.id}/"' in page
     assert 'data-testid="alarm-actions"' not in page  # customer service only looks
+    assert "pressure is 1.5" not in page  # the raise event's English note is shown translated
 
 
 def test_the_order_page_shows_and_links_its_alarm(cast):
