@@ -421,3 +421,22 @@ def test_a_rule_with_unusable_escalation_minutes_is_refused_by_its_form_and_esca
     major.save(update_fields=["escalation_minutes"])  # written around the form: ingestion still works
     store(device, (0, 1.5))
     assert open_alarm(major).escalate_at is None
+
+
+def test_without_an_assignee_the_first_level_goes_to_the_grid_leader_of_the_equipments_building(cast):
+    from wuye.equipment.services import NewEquipment, equipment_create
+
+    cast.grid.leader = cast.technician
+    cast.grid.save(update_fields=["leader"])
+    lift = equipment_create(
+        estate=cast.estate,
+        new=NewEquipment(code="LIFT-1", name="1栋客梯", category="lift", building=cast.building),
+        now=T0,
+    )
+    device, _credentials = f.device(cast.estate, code="lift-1", equipment=lift)
+    rule = f.rule(cast.estate, device=device, escalation_minutes=[1])
+    store(device, (0, 1.5))
+    assert services.alarms_scan(now=minutes(1))["escalations"] == 1
+    told = set(Notification.objects.filter(kind="iot.alarm_escalated").values_list("recipient__username", flat=True))
+    assert told == {"technician"}
+    assert escalations(open_alarm(rule)) == [(1, "assignee")]
