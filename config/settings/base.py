@@ -167,3 +167,23 @@ LOGGING = {
 
 # Work orders: an order the owner has not rated this many days after it was resolved is closed automatically.
 WORKORDER_AUTO_CLOSE_DAYS = env_int("WORKORDER_AUTO_CLOSE_DAYS", 3)
+
+# IoT alarms (docs/iot.md): minutes after an alarm is raised at which, while nobody has acknowledged it, the assignee
+# (or grid leader), then the supervisors, then the project managers are told, per severity; a rule may set its own.
+IOT_ALARM_ESCALATION_MINUTES = {"critical": [5, 15, 30], "major": [15, 60, 240], "minor": [60, 240, 720], "warning": []}
+# Alarms of these severities open an emergency work order of kind "alarm" ...
+IOT_ALARM_ORDER_SEVERITIES = ["critical"]
+# ... in this work-order category (catalogue code) by equipment category; "other" for anything not listed.
+IOT_ALARM_ORDER_CATEGORIES = {
+    "lift": "lift",
+    "water_pump": "plumbing",
+    "water_tank": "plumbing",
+    "drainage": "plumbing",
+    "fire_system": "fire",
+    "generator": "electrical",
+    "power_distribution": "electrical",
+    "lighting": "electrical",
+    "access_control": "access",
+    "gate": "access",
+    "cctv": "security",
+}

@@ -16,3 +16,4 @@ class IotConfig(AppConfig):
 
         scheduler.register("iot.rollup", every=dt.timedelta(minutes=5), task=tasks.rollup)
         scheduler.register("iot.tick", every=dt.timedelta(minutes=1), task=tasks.tick)
+        scheduler.register("iot.alarms_scan", every=dt.timedelta(minutes=1), task=tasks.alarms_scan)

@@ -33,16 +33,42 @@ class AlarmAction(models.TextChoices):
     RAISE = "raise", _("Raised")
     UPDATE = "update", _("Condition changed")
     ACKNOWLEDGE = "acknowledge", _("Acknowledged")
+    ASSIGN = "assign", _("Assigned")
     CLEAR = "clear", _("Cleared")
     ESCALATE = "escalate", _("Escalated")
+    ORDER = "order", _("Work order opened")
+    ORDER_DONE = "order_done", _("Work order finished")
 
 
 # action → (statuses it may start from, status it leads to); None: an event only, the status stays.
+# A raise creates the alarm (no status before it). Escalation is for alarms nobody has acknowledged yet; an order
+# finished while the alarm is still open is recorded on the alarm, which stays open until it clears.
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     AlarmAction.UPDATE: (OPEN_STATUSES, None),
     AlarmAction.ACKNOWLEDGE: (frozenset({AlarmStatus.RAISED}), AlarmStatus.ACKNOWLEDGED),
+    AlarmAction.ASSIGN: (OPEN_STATUSES, None),
     AlarmAction.CLEAR: (OPEN_STATUSES, AlarmStatus.CLEARED),
-    AlarmAction.ESCALATE: (OPEN_STATUSES, None),
+    AlarmAction.ESCALATE: (frozenset({AlarmStatus.RAISED}), None),
+    AlarmAction.ORDER: (OPEN_STATUSES, None),
+    AlarmAction.ORDER_DONE: (OPEN_STATUSES, None),
+}
+# Actions people take on the desk and through the API (the rest are the engine's and the scheduler's).
+USER_ACTIONS = (AlarmAction.ACKNOWLEDGE, AlarmAction.ASSIGN, AlarmAction.CLEAR)
+
+# Who is told at each escalation level (IOT_ALARM_ESCALATION_MINUTES gives when). "assignee": the person the alarm
+# is assigned to, else the grid leader of the equipment's place, else the estate's supervisors.
+ESCALATION_CHAIN = ("assignee", "supervisor", "manager")
+
+SEVERITY_BADGES = {
+    Severity.CRITICAL: "text-bg-danger",
+    Severity.MAJOR: "text-bg-warning",
+    Severity.MINOR: "text-bg-info",
+    Severity.WARNING: "text-bg-light border",
+}
+STATUS_BADGES = {
+    AlarmStatus.RAISED: "text-bg-danger",
+    AlarmStatus.ACKNOWLEDGED: "text-bg-primary",
+    AlarmStatus.CLEARED: "text-bg-secondary",
 }
 
 

@@ -6,6 +6,7 @@ history. Alarm rules say when readings mean trouble; an alarm is one episode of 
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -14,10 +15,25 @@ from wuye.core.models import TimeStampedModel
 from wuye.equipment.choices import EquipmentCategory
 from wuye.equipment.models import Equipment
 from wuye.estates.models import Estate
+from wuye.workorders.models import WorkOrder
 
 from .choices import AlarmAction, AlarmStatus, Channel, Rejection, RuleKind, Severity
 
 METRIC_MAX_LENGTH = 40
+ESCALATION_LEVELS = 3  # choices.ESCALATION_CHAIN: assignee, supervisors, managers
+
+
+def validate_escalation_minutes(value) -> None:
+    """A rule's escalation minutes: at most three whole numbers of minutes, each at least 1 and later than the one
+    before (each counts from the raise)."""
+    from .rules import escalation_problem
+
+    if escalation_problem(value, levels=ESCALATION_LEVELS) is not None:
+        raise ValidationError(
+            _("Give up to %(levels)d increasing numbers of minutes, each at least 1, e.g. [5, 15, 30]."),
+            code="invalid_escalation",
+            params={"levels": ESCALATION_LEVELS},
+        )
 
 
 class Device(TimeStampedModel):
@@ -210,6 +226,16 @@ class AlarmRule(TimeStampedModel):
     schedule_end = models.TimeField(
         _("active until"), null=True, blank=True, help_text=_("May be earlier than the start: a night window.")
     )
+    escalation_minutes = models.JSONField(
+        _("escalation (minutes)"),
+        default=list,
+        blank=True,
+        validators=[validate_escalation_minutes],
+        help_text=_(
+            "Minutes after an alarm is raised, unacknowledged, to tell the assignee, then the supervisors, then the "
+            "managers, e.g. [5, 15, 30]. Empty: the default for the severity."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -239,7 +265,10 @@ class Alarm(TimeStampedModel):
     """One episode of trouble: rule R held for device D from `raised_at` until `cleared_at`.
 
     At most one alarm per rule and device is open (raised or acknowledged), enforced by a partial unique index, so a
-    duplicated or replayed message never opens a second one."""
+    duplicated or replayed message never opens a second one. Raised → acknowledged → cleared (choices.TRANSITIONS),
+    only through the services. While nobody acknowledges it, it escalates at `escalate_at` (then the next level's
+    time; None when no level is left). A critical alarm has a `work_order` of kind alarm (several alarms of one rule
+    and device may share an order that is still being worked on)."""
 
     estate = models.ForeignKey(Estate, on_delete=models.PROTECT, related_name="alarms", verbose_name=_("estate"))
     rule = models.ForeignKey(AlarmRule, on_delete=models.PROTECT, related_name="alarms", verbose_name=_("rule"))
@@ -260,6 +289,32 @@ class Alarm(TimeStampedModel):
         verbose_name=_("acknowledged by"),
     )
     cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cleared by"),
+        help_text=_("Empty when the condition cleared by itself."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_alarms",
+        verbose_name=_("assignee"),
+    )
+    work_order = models.ForeignKey(
+        WorkOrder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alarms",
+        verbose_name=_("work order"),  # indexed (a foreign key): a work order's page shows its alarms
+    )
+    escalate_at = models.DateTimeField(_("escalates at"), null=True, blank=True)
     raise_value = models.FloatField(_("value when raised"), null=True, blank=True)
     last_value = models.FloatField(_("last value"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
@@ -280,6 +335,8 @@ class Alarm(TimeStampedModel):
             models.Index(fields=["estate", "status", "raised_at"], name="alarm_console_idx"),
             # An equipment page: the alarms of its devices.
             models.Index(fields=["device", "raised_at"], name="alarm_device_idx"),
+            # The escalation scan: unacknowledged alarms whose next level is due (only those carry a time).
+            models.Index(fields=["escalate_at"], condition=Q(escalate_at__isnull=False), name="alarm_escalate_idx"),
         ]
 
     def __str__(self) -> str:

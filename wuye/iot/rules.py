@@ -1188,3 +1188,38 @@ def pair_alarms(changes: Iterable[AlarmChange]) -> list[ReplayedAlarm]:
             alarm = alarms[index]
             alarms[index] = ReplayedAlarm(**{**alarm.__dict__, "end": change.at})
     return alarms
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Escalation of unacknowledged alarms
+
+
+def escalation_problem(minutes: object, *, levels: int) -> str | None:
+    """Why a list of escalation minutes is unusable (None when it is fine): at most `levels` whole numbers of
+    minutes, each at least 1 and later than the one before (each level's time counts from the raise)."""
+    if not isinstance(minutes, list | tuple):
+        return "not_a_list"
+    if len(minutes) > levels:
+        return "too_many"
+    if any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in minutes):
+        return "not_positive"
+    if any(later <= earlier for earlier, later in zip(minutes, minutes[1:], strict=False)):
+        return "not_increasing"
+    return None
+
+
+def escalation_at(raised_at: dt.datetime, minutes: Sequence[int], level: int) -> dt.datetime | None:
+    """When escalation level `level` (1 = the first) is due for an alarm raised at `raised_at`; None past the
+    last level."""
+    if not 1 <= level <= len(minutes):
+        return None
+    return raised_at + dt.timedelta(minutes=minutes[level - 1])
+
+
+def escalation_levels_due(raised_at: dt.datetime, minutes: Sequence[int], *, sent: int, now: dt.datetime) -> list[int]:
+    """The levels after `sent` whose time has come by `now`, in order (several when a scan ran late)."""
+    return [
+        level
+        for level in range(sent + 1, len(minutes) + 1)
+        if raised_at + dt.timedelta(minutes=minutes[level - 1]) <= now
+    ]

@@ -4,10 +4,15 @@ import datetime as dt
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
-from .choices import OPEN_STATUSES
-from .models import Alarm, Device, HourlyRollup, Reading, TelemetryRejection
-from .permissions import alarms_visible, devices_visible
+from wuye.accounts.models import User
+from wuye.workorders.choices import Status as OrderStatus
+
+from .choices import OPEN_STATUSES, TRANSITIONS, USER_ACTIONS, AlarmAction
+from .models import Alarm, AlarmEvent, Device, HourlyRollup, Reading, TelemetryRejection
+from .permissions import RESPOND_ROLES, alarms_visible, can_assign, can_respond, devices_visible
+from .rules import REASON_MESSAGES, reason_text
 
 
 def device_get(user, device_id: int) -> Device:
@@ -51,3 +56,86 @@ def rejection_counts(*, since: dt.date) -> QuerySet[TelemetryRejection]:
     """Refused telemetry per day, channel and reason (operators; not scoped to an estate: a refused message may
     name no estate at all)."""
     return TelemetryRejection.objects.filter(day__gte=since).order_by("-day", "channel", "reason")
+
+
+def alarm_list(
+    user,
+    *,
+    estate_id: int | None = None,
+    status: str | None = None,
+    severity: str | None = None,
+    device_id: int | None = None,
+    equipment_id: int | None = None,
+) -> QuerySet[Alarm]:
+    """The alarms console: visible alarms, newest first, filtered. `status` "open" means raised or acknowledged.
+    Rows carry their rule, device, equipment, assignee and order (no query per row)."""
+    alarms = alarms_visible(user).select_related(
+        "estate", "rule", "device__equipment", "assignee", "acknowledged_by", "work_order"
+    )
+    if estate_id is not None:
+        alarms = alarms.filter(estate_id=estate_id)
+    if status == "open":
+        alarms = alarms.filter(status__in=OPEN_STATUSES)
+    elif status:
+        alarms = alarms.filter(status=status)
+    if severity:
+        alarms = alarms.filter(severity=severity)
+    if device_id is not None:
+        alarms = alarms.filter(device_id=device_id)
+    if equipment_id is not None:
+        alarms = alarms.filter(device__equipment_id=equipment_id)
+    return alarms.order_by("-raised_at", "-id")
+
+
+def alarm_get(user, alarm_id: int) -> Alarm:
+    alarm = alarm_list(user).select_related("cleared_by").filter(pk=alarm_id).first()
+    if alarm is None:
+        raise Http404
+    return alarm
+
+
+def alarm_timeline(alarm: Alarm) -> QuerySet[AlarmEvent]:
+    return alarm.events.select_related("actor").order_by("at", "id")
+
+
+def alarm_assignable(estate_id: int) -> QuerySet[User]:
+    """The people an alarm of this estate may be assigned to (they may answer alarms there)."""
+    return (
+        User.objects.filter(is_active=True, memberships__estate_id=estate_id, memberships__role__in=RESPOND_ROLES)
+        .distinct()
+        .order_by("name", "id")
+    )
+
+
+def _translated(code: str, params, fallback: str) -> str:
+    if code in REASON_MESSAGES and isinstance(params, dict):
+        try:
+            return reason_text(code, params, gettext)
+        except (KeyError, TypeError, ValueError):
+            pass  # parameters from an older engine: the stored English text
+    return fallback
+
+
+def alarm_reason(alarm: Alarm) -> str:
+    """What the rule said when it raised the alarm, in the reader's language."""
+    return _translated(alarm.reason_code, alarm.reason_params, alarm.reason)
+
+
+def alarm_event_text(event: AlarmEvent) -> str:
+    """An event's note for the history: the engine's explanation (raise, clear) in the reader's language, or what a
+    person wrote."""
+    payload = event.payload or {}
+    if event.action == AlarmAction.ORDER_DONE and payload.get("status") in OrderStatus.values:
+        return str(OrderStatus(payload["status"]).label)
+    return _translated(payload.get("reason_code") or "", payload.get("reason_params"), event.note)
+
+
+def alarm_allowed_actions(user, alarm: Alarm) -> list[str]:
+    """The actions `user` may take on `alarm` now (what the console shows as buttons)."""
+    allowed = []
+    for action in USER_ACTIONS:
+        sources, _target = TRANSITIONS[action]
+        permitted = can_assign(user, alarm) if action == AlarmAction.ASSIGN else can_respond(user, alarm)
+        if alarm.status in sources and permitted:
+            allowed.append(str(action))
+    return allowed

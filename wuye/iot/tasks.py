@@ -16,3 +16,9 @@ def rollup() -> dict:
 def tick() -> int:
     """No-data and quiet-repeat alarms for estates whose readings come over HTTP only (iot_ingest ticks as well)."""
     return services.engines_tick(now=clock.now())
+
+
+@task()
+def alarms_scan() -> dict:
+    """Escalate unacknowledged alarms that are due; open the missing work orders of critical alarms."""
+    return services.alarms_scan(now=clock.now())

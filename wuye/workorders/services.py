@@ -919,6 +919,8 @@ def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrde
     call back into the apps built on them (each import is local because those apps import work orders)."""
     if order.status == Status.CLOSED and from_status != Status.CLOSED:
         _survey_after_close(order, now)
+    if order.kind == Kind.ALARM and order.status != from_status:
+        _alarms_after_order_moved(order, from_status, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -934,6 +936,14 @@ def _survey_after_close(order: WorkOrder, now: dt.datetime) -> None:
     from wuye.engagement.services import after_order_survey_invite
 
     after_order_survey_invite(order=order, now=now)
+
+
+def _alarms_after_order_moved(order: WorkOrder, from_status: str, now: dt.datetime) -> None:
+    """An alarm order resolved, closed or cancelled while its alarm is still open is recorded on the alarm."""
+    # Imported here: the IoT app builds on work orders.
+    from wuye.iot.services import alarms_after_order_moved
+
+    alarms_after_order_moved(order=order, from_status=from_status, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:

@@ -247,3 +247,15 @@ def test_the_demo_estate_has_work_orders_in_every_stage_of_the_loop(demo):
     # Every order went through the services: one submit event each, and numbers from the day counter.
     assert WorkOrderEvent.objects.filter(action="submit").count() == WorkOrder.objects.count()
     assert all(number.startswith("WO") for number in WorkOrder.objects.values_list("number", flat=True))
+
+
+def test_the_demo_estate_has_devices_rules_alarm_history_and_an_alarm_work_order(demo):
+    from wuye.iot.models import Alarm, AlarmRule, Device
+
+    estate = Estate.objects.filter(company=demo).order_by("id").first()
+    assert Device.objects.filter(estate=estate).exists() and AlarmRule.objects.filter(estate=estate).exists()
+    alarms = Alarm.objects.filter(estate=estate)
+    assert {"raised", "acknowledged", "cleared"} <= set(alarms.values_list("status", flat=True))
+    ordered = alarms.filter(work_order__kind="alarm", work_order__priority="emergency")
+    assert ordered.filter(status="cleared").exists() and ordered.filter(status="raised").exists()
+    assert alarms.filter(events__action="escalate").exists()

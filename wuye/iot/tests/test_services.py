@@ -419,7 +419,9 @@ def test_a_disabled_device_token_is_refused(cast):
 
 def test_the_demo_seed_is_idempotent_and_every_demo_rule_fits_the_engine(cast):
     first = services.seed_iot(cast.estate)
+    alarms = Alarm.objects.filter(estate=cast.estate).count()
     again = services.seed_iot(cast.estate)
+    assert alarms > 0 and Alarm.objects.filter(estate=cast.estate).count() == alarms
     assert len(first) == len(services.DEMO_DEVICES)
     assert again == {}
     assert Device.objects.filter(estate=cast.estate).count() == len(services.DEMO_DEVICES)

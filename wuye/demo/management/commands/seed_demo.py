@@ -10,6 +10,7 @@ from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
 from wuye.estates.models import Company
+from wuye.iot.services import seed_iot
 from wuye.staff.seed import seed_appraisal
 from wuye.standards.services import seed_standards
 
@@ -51,6 +52,9 @@ class Command(BaseCommand):
                     seed_demo_orders(company=result.company, estate=estates[0])
                     # Last month played out, appraised, and one 服务之星 confirmed.
                     seed_appraisal(company=result.company, now=clock.now())
+                    # Equipment, devices, alarm rules and a few alarm stories with their work orders (after the
+                    # orders above, which are seeded only into an estate without any).
+                    seed_iot(estates[0], now=clock.now())
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
