@@ -870,6 +870,8 @@ def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrde
     call back into the apps built on them (each import is local because those apps import work orders)."""
     if order.status == Status.CLOSED and from_status != Status.CLOSED:
         _survey_after_close(order, now)
+    if order.kind == Kind.RECTIFICATION and order.status in (Status.RESOLVED, Status.CLOSED):
+        _recheck_after_rectification(order, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -885,6 +887,15 @@ def _survey_after_close(order: WorkOrder, now: dt.datetime) -> None:
     from wuye.engagement.services import after_order_survey_invite
 
     after_order_survey_invite(order=order, now=now)
+
+
+def _recheck_after_rectification(order: WorkOrder, now: dt.datetime) -> None:
+    """A rectification (整改) whose work is done schedules the re-check of the inspection item it came from, at once
+    (a no-op for rectifications not raised by an inspection, and for the second of resolve → close)."""
+    # Imported here: inspections build on work orders.
+    from wuye.inspections.services import rectification_resolved
+
+    rectification_resolved(order=order, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:
