@@ -10,6 +10,7 @@ from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
 from wuye.estates.models import Company
+from wuye.inspections.seed import seed_inspections
 from wuye.standards.services import seed_standards
 
 
@@ -48,6 +49,9 @@ class Command(BaseCommand):
                     # their SLA limits follow each estate's contracted level).
                     seed_standards(company=result.company, estates=estates, history_days=30)
                     seed_demo_orders(company=result.company, estate=estates[0])
+                    # Routes with labels, rounds ahead and a month of patrols, inspections and spot checks (after
+                    # the demo orders: their rectification orders are history, not the demo's story orders).
+                    seed_inspections(company=result.company, estates=estates, history_days=30)
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
