@@ -7,6 +7,7 @@ from . import views
 app_name = "standards"
 urlpatterns = [
     path("profiles/", views.profile_overview, name="profiles"),
+    path("profiles/<int:profile_id>/edit/", views.profile_edit, name="profile_edit"),
     path("estates/<int:estate_id>/profile/", views.profile_assign, name="profile_assign"),
     path("sop/", views.sop_library, name="sop"),
     path("plans/", views.plan_list, name="plans"),

@@ -7,6 +7,7 @@ Someone who works in no estate gets 403; an estate or task they may not see is 4
 
 import contextlib
 import datetime as dt
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wuye.core import clock
 from wuye.core.errors import DomainError, FieldError, Forbidden, ValidationFailed
@@ -25,9 +27,9 @@ from wuye.core.http import stored_file_response
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
 
 from . import rules, selectors, services
-from .choices import TASK_STATUS_BADGES, Discipline, Evidence, TaskAction
+from .choices import TASK_STATUS_BADGES, Dimension, Discipline, Evidence, TaskAction
 from .models import ServiceLevelProfile
-from .permissions import can_act, can_assign_profile, standards_estates
+from .permissions import can_act, can_assign_profile, can_edit_profiles, standards_estates
 
 MY_TASKS_LIMIT = 200
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -56,6 +58,7 @@ def _profiles_page(request: HttpRequest, *, status: int = 200, failed: dict | No
     now = clock.now()
     companies = selectors.profiles_overview(request.user, now=now)
     for company in companies:
+        company["can_edit"] = can_edit_profiles(request.user, company["company"].id)
         for row in company["estates"]:
             row["can_assign"] = can_assign_profile(request.user, row["estate"])
             row["failed"] = failed if failed and failed["estate_id"] == row["estate"].id else None
@@ -63,6 +66,7 @@ def _profiles_page(request: HttpRequest, *, status: int = 200, failed: dict | No
         "companies": companies,
         "now": now,
         "default_valid_from": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
+        "override_fields": list(PROFILE_NUMBER_LABELS.items()),
     }
     return render(request, "standards/profiles.html", context, status=status)
 
@@ -86,6 +90,30 @@ def _parse_local(value: str) -> dt.datetime | None:
     return parsed
 
 
+# The profile's numbers as the desk names them (contract overrides and the profile edit form).
+PROFILE_NUMBER_LABELS = {
+    "emergency_arrival_minutes": _lazy("Emergency repair arrival (minutes)"),
+    "repair_arrival_minutes": _lazy("Other repairs arrival (minutes)"),
+    "satisfaction_surveys_per_year": _lazy("Satisfaction surveys a year"),
+    "satisfaction_target_pct": _lazy("Owner satisfaction target (%)"),
+    "lights_working_pct": _lazy("Stair and street lights working (%)"),
+}
+
+
+def _posted_numbers(request: HttpRequest, *, prefix: str, errors: list[FieldError], error_prefix: str) -> dict:
+    """The profile numbers filled in on a form (empty ones left out); non-numbers are errors naming the field."""
+    values = {}
+    for key in rules.PROFILE_NUMBERS:
+        raw = (request.POST.get(prefix + key) or "").strip()
+        if not raw:
+            continue
+        try:
+            values[key] = int(raw)
+        except ValueError:
+            errors.append(FieldError(error_prefix + key, "invalid", _("Enter a whole number.")))
+    return values
+
+
 @login_required
 @require_POST
 def profile_assign(request: HttpRequest, estate_id: int) -> HttpResponse:
@@ -104,6 +132,7 @@ def profile_assign(request: HttpRequest, estate_id: int) -> HttpResponse:
     valid_from = _parse_local(request.POST.get("valid_from", ""))
     if valid_from is None:
         errors.append(FieldError("valid_from", "invalid", _("Must be a date and time like 2026-11-27 09:30.")))
+    overrides = _posted_numbers(request, prefix="override_", errors=errors, error_prefix="overrides.")
     if not errors:
         try:
             services.estate_profile_assign(
@@ -112,11 +141,19 @@ def profile_assign(request: HttpRequest, estate_id: int) -> HttpResponse:
                 profile=profile,
                 valid_from=valid_from,
                 now=clock.now(),
+                overrides=overrides,
                 contract_ref=request.POST.get("contract_ref", ""),
             )
         except ValidationFailed as failure:
             errors = failure.errors
     if errors:
+        # A contract value's problem is shown with the value's name.
+        errors = [
+            FieldError(e.field, e.code, f"{PROFILE_NUMBER_LABELS[key]}: {e.message}")
+            if (key := e.field.removeprefix("overrides.")) in PROFILE_NUMBER_LABELS
+            else e
+            for e in errors
+        ]
         return _profiles_page(request, status=422, failed={"estate_id": estate.id, "errors": errors})
     messages.success(
         request,
@@ -128,6 +165,77 @@ def profile_assign(request: HttpRequest, estate_id: int) -> HttpResponse:
         },
     )
     return redirect("desk:standards:profiles")
+
+
+def _first_error(errors: list[FieldError], name: str) -> str:
+    """The message of the first error on a form field or inside it (frequencies.x.windows[0] → frequencies.x)."""
+    return next((e.message for e in errors if e.field == name or e.field.startswith((name + ".", name + "["))), "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
+    """A company administrator changes one of the company's service levels: its numbers, lift hours and
+    frequencies (one schedule per dimension, or none where the level does not contract it)."""
+    _require_staff(request)
+    company_ids = standards_estates(request.user).values_list("company_id", flat=True)
+    profile = ServiceLevelProfile.objects.filter(pk=profile_id, company_id__in=company_ids).first()
+    if profile is None:
+        raise Http404
+    if not can_edit_profiles(request.user, profile.company_id):
+        raise PermissionDenied
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        values: dict = _posted_numbers(request, prefix="", errors=errors, error_prefix="")
+        values["lift_hours"] = (request.POST.get("lift_hours") or "").strip()
+        frequencies = {}
+        for code in Dimension.values:
+            raw = (request.POST.get(f"frequencies.{code}") or "").strip()
+            if not raw:
+                frequencies[code] = None
+                continue
+            try:
+                frequencies[code] = json.loads(raw)
+            except ValueError:
+                errors.append(FieldError(f"frequencies.{code}", "invalid_json", _("Must be a schedule in JSON.")))
+        values["frequencies"] = frequencies
+        if not errors:
+            try:
+                services.profile_update(actor=request.user, profile_id=profile.id, values=values, now=clock.now())
+            except ValidationFailed as failure:
+                errors = failure.errors
+            else:
+                messages.success(request, _("%(profile)s was saved.") % {"profile": profile.name})
+                return redirect("desk:standards:profiles")
+    posted = request.POST if request.method == "POST" else None
+    fields = [
+        {
+            "name": key,
+            "label": label,
+            "value": posted.get(key, "") if posted is not None else getattr(profile, key),
+            "error": _first_error(errors, key),
+        }
+        for key, label in PROFILE_NUMBER_LABELS.items()
+    ]
+    frequencies = [
+        {
+            "name": f"frequencies.{code}",
+            "label": label,
+            "value": posted.get(f"frequencies.{code}", "")
+            if posted is not None
+            else (json.dumps(spec, ensure_ascii=False) if (spec := (profile.frequencies or {}).get(code)) else ""),
+            "error": _first_error(errors, f"frequencies.{code}"),
+        }
+        for code, label in Dimension.choices
+    ]
+    context = {
+        "profile": profile,
+        "fields": fields,
+        "frequencies": frequencies,
+        "lift_hours": posted.get("lift_hours", "") if posted is not None else profile.lift_hours,
+        "errors": {error.field: error.message for error in errors},
+    }
+    return render(request, "standards/profile_edit.html", context, status=422 if errors else 200)
 
 
 # ---------------------------------------------------------------- SOP library and plans

@@ -60,6 +60,87 @@ def test_a_manager_changes_the_estates_level_and_work_orders_follow(cast):
     assert (latest.profile.code, latest.contract_ref, latest.created_by) == ("level_2", "补充协议", cast.manager)
 
 
+def test_a_contract_overrides_the_levels_emergency_arrival(cast):
+    wf.seed_catalogue(cast)
+    sf.assign(cast, "level_1")
+    response = cast.browser("manager").post(
+        f"/desk/standards/estates/{cast.estate.id}/profile/",
+        {
+            "profile": sf.profile(cast, "level_2").id,
+            "valid_from": "2026-11-27T08:00",
+            "override_emergency_arrival_minutes": "45",
+            "override_lights_working_pct": "",
+        },
+    )
+    assert response.status_code == 302
+    latest = EstateProfile.objects.filter(estate=cast.estate).order_by("-valid_from").first()
+    assert (latest.profile.code, latest.overrides) == ("level_2", {"emergency_arrival_minutes": 45})
+
+
+def test_a_contract_value_out_of_range_is_refused_naming_it(cast):
+    sf.assign(cast, "level_1")
+    response = english(cast, "manager").post(
+        f"/desk/standards/estates/{cast.estate.id}/profile/",
+        {
+            "profile": sf.profile(cast, "level_2").id,
+            "valid_from": "2026-11-27T08:00",
+            "override_emergency_arrival_minutes": "2",
+        },
+    )
+    assert response.status_code == 422
+    assert 'data-field="overrides.emergency_arrival_minutes"' in text(response)
+    assert "Emergency repair arrival (minutes):" in text(response)
+    assert EstateProfile.objects.filter(estate=cast.estate).count() == 1
+
+
+def test_the_company_edits_a_level_and_work_orders_follow_its_new_limit(cast):
+    from wuye.workorders.models import SlaTarget
+
+    wf.seed_catalogue(cast)
+    sf.assign(cast, "level_2")
+    profile = sf.profile(cast, "level_2")
+    frequency = '{"kind": "daily", "windows": [{"start": "08:00", "end": "20:00"}], "every_minutes": 180}'
+    response = cast.browser("company_admin").post(
+        f"/desk/standards/profiles/{profile.id}/edit/",
+        {
+            "emergency_arrival_minutes": "50",
+            "satisfaction_target_pct": "76",
+            "lift_hours": "06:00-24:00",
+            "frequencies.key_area_patrol": frequency,
+            "frequencies.glass_cleaning": "",
+        },
+    )
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.emergency_arrival_minutes, profile.satisfaction_target_pct) == (50, 76)
+    assert profile.frequencies["key_area_patrol"]["every_minutes"] == 180
+    assert profile.frequencies["glass_cleaning"] is None
+    assert SlaTarget.objects.filter(
+        policy__company=cast.company, service_level="level_2", priority="emergency", step="arrive", limit_minutes=50
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("emergency_arrival_minutes", "soon"),
+        ("emergency_arrival_minutes", "2"),
+        ("lift_hours", "all day"),
+        ("frequencies.road_sweeping", "{not json"),
+        ("frequencies.road_sweeping", '{"kind": "hourly"}'),
+    ],
+)
+def test_a_bad_profile_value_is_refused_naming_the_field(cast, field, value):
+    sf.seed(cast)
+    profile = sf.profile(cast, "level_1")
+    before = (profile.emergency_arrival_minutes, profile.lift_hours, profile.frequencies)
+    response = cast.browser("company_admin").post(f"/desk/standards/profiles/{profile.id}/edit/", {field: value})
+    assert response.status_code == 422
+    assert f'data-field="{field}"' in text(response)
+    profile.refresh_from_db()
+    assert (profile.emergency_arrival_minutes, profile.lift_hours, profile.frequencies) == before
+
+
 def test_a_backdated_change_is_refused_on_the_page_with_the_reason(cast):
     sf.assign(cast, "level_1")
     response = cast.browser("manager").post(
