@@ -15,7 +15,7 @@ periodic `rectifications_sync` does the same for any completed order the hook di
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -356,6 +356,24 @@ def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Rout
     )
     rounds_generate(route=route, now=now)
     return route
+
+
+@transaction.atomic
+def route_create_with_checkpoint(
+    *, actor: User | None, new: NewRoute, checkpoint: NewCheckpoint, now: dt.datetime
+) -> Route:
+    """A route whose last (or only) checkpoint is made with it — how an estate without checkpoints gets its first
+    route. Nothing is kept when either is refused; the checkpoint's errors are named `checkpoint_<field>`."""
+    checkpoint.estate = new.estate
+    checkpoint_problems = _checkpoint_errors(checkpoint).errors
+    if checkpoint_problems:
+        errors = ErrorCollector()
+        _route_settings_errors(errors, new.estate, new)
+        for error in checkpoint_problems:
+            errors.add("checkpoint_" + error.field.removesuffix("_id"), error.code, error.message)
+        errors.raise_if_any(_("The route could not be created."))
+    made = checkpoint_create(actor=actor, new=checkpoint)
+    return route_create(actor=actor, new=replace(new, stops=[*new.stops, (made, None)]), now=now)
 
 
 @dataclass

@@ -9,6 +9,7 @@ on the page, never a 500.
 
 import contextlib
 import datetime as dt
+import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -499,9 +500,18 @@ def route_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         settings, errors = _route_form(request, estate, creating=True)
         chosen = [c for c in checkpoints if str(c.id) in request.POST.getlist("checkpoints")]
+        first = None
+        if (request.POST.get("checkpoint_name") or "").strip():
+            first, place_errors = _checkpoint_from_post(request, estate, prefix="checkpoint_")
+            errors += place_errors
         if not errors:
             try:
-                route = services.route_create(
+                create = (
+                    functools.partial(services.route_create_with_checkpoint, checkpoint=first)
+                    if first
+                    else (services.route_create)
+                )
+                route = create(
                     actor=request.user,
                     new=services.NewRoute(
                         estate=estate,
@@ -527,6 +537,8 @@ def route_new(request: HttpRequest) -> HttpResponse:
     context.update(
         estates=estates,
         checkpoints=checkpoints,
+        areas=PublicArea.objects.filter(estate=estate).order_by("name"),
+        buildings=Building.objects.filter(estate=estate).order_by("name"),
         chosen=set(request.POST.getlist("checkpoints")),
         errors={_form_field(error.field): error.message for error in errors},
     )
@@ -553,24 +565,26 @@ def route_edit(request: HttpRequest, route_id: int) -> HttpResponse:
     return render(request, "inspections/route_form.html", context, status=422 if errors else 200)
 
 
-def _checkpoint_from_post(request: HttpRequest, estate) -> tuple[services.NewCheckpoint, list[FieldError]]:
+def _checkpoint_from_post(
+    request: HttpRequest, estate, *, prefix: str = ""
+) -> tuple[services.NewCheckpoint, list[FieldError]]:
     errors: list[FieldError] = []
     places = []
     for field_name, model in (("public_area", PublicArea), ("building", Building)):
         place = None
-        if request.POST.get(field_name):
-            wanted = _whole(request.POST[field_name], field_name, errors) or 0
+        if request.POST.get(prefix + field_name):
+            wanted = _whole(request.POST[prefix + field_name], prefix + field_name, errors) or 0
             place = model.objects.filter(estate=estate, pk=wanted).first()
             if place is None:
-                errors.append(FieldError(field_name, "not_found", _("This place is not in the estate.")))
+                errors.append(FieldError(prefix + field_name, "not_found", _("This place is not in the estate.")))
         places.append(place)
     area, building = places
     new = services.NewCheckpoint(
         estate=estate,
-        name=request.POST.get("name") or "",
+        name=request.POST.get(prefix + "name") or "",
         public_area=area,
         building=building,
-        position=request.POST.get("position") or "",
+        position=request.POST.get(prefix + "position") or "",
     )
     return new, errors
 

@@ -261,3 +261,31 @@ def test_seven_labels_take_two_pdf_pages():
     one_page = labels.sheet_pdf([text] * 6)
     two_pages = labels.sheet_pdf([text] * 7)
     assert b"/Count 1" in one_page and b"/Count 2" in two_pages
+
+
+def test_an_estate_without_checkpoints_gets_its_first_route_and_checkpoint_together(cast):
+    area = pf.public_area(cast.estate, "东门", cast.grid)
+    form = new_route_form(cast, checkpoints=[], checkpoint_name="东门岗亭", checkpoint_public_area=area.id)
+    response = cast.browser("supervisor").post("/desk/patrol/routes/new/", form)
+    assert response.status_code == 302
+    route = Route.objects.get(name="西区夜巡")
+    assert stop_names(route) == ["东门岗亭"]
+    assert Checkpoint.objects.get(name="东门岗亭").public_area_id == area.id
+
+
+def test_a_first_checkpoint_without_a_place_is_refused_and_nothing_is_kept(cast):
+    form = new_route_form(cast, checkpoints=[], checkpoint_name="东门岗亭")
+    response = cast.browser("supervisor").post("/desk/patrol/routes/new/", form)
+    assert response.status_code == 422
+    assert 'data-field="checkpoint_public_area"' in response.content.decode()
+    assert not Route.objects.filter(name="西区夜巡").exists()
+    assert not Checkpoint.objects.filter(name="东门岗亭").exists()
+
+
+def test_a_refused_route_leaves_no_first_checkpoint_behind(cast):
+    area = pf.public_area(cast.estate, "东门", cast.grid)
+    form = new_route_form(cast, checkpoints=[], checkpoint_name="东门岗亭", checkpoint_public_area=area.id)
+    response = cast.browser("supervisor").post("/desk/patrol/routes/new/", {**form, "windows": "25:00-26:00"})
+    assert response.status_code == 422
+    assert 'data-field="windows"' in response.content.decode()
+    assert not Checkpoint.objects.filter(name="东门岗亭").exists()
