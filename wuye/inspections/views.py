@@ -29,6 +29,7 @@ from wuye.core.errors import DomainError, FieldError, ValidationFailed
 from wuye.core.http import stored_file_response
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
 from wuye.estates.models import Building, Grid, PublicArea
+from wuye.standards import rules as standard_rules
 from wuye.standards.choices import Dimension, Discipline
 from wuye.standards.models import SopItem
 from wuye.workorders.choices import Kind
@@ -370,42 +371,19 @@ def _whole(value: str | None, field_name: str, errors: list[FieldError], *, defa
         return default
 
 
-def _windows(text: str, errors: list[FieldError]) -> list[dict]:
-    """ "08:00-09:00, 20:00-06:00" → windows; a window crossing midnight ends the next morning."""
-    windows = []
-    for part in text.replace("，", ",").replace("；", ",").replace(";", ",").split(","):
-        part = part.strip().replace("–", "-").replace("—", "-").replace("~", "-")
-        if not part:
-            continue
-        start, _sep, end = part.partition("-")
-        if not _sep or len(start.strip()) not in (4, 5) or len(end.strip()) not in (4, 5):
-            errors.append(FieldError("windows", "invalid", _("Write each window as 08:00-09:00, separated by commas.")))
-            return []
-        windows.append({"start": start.strip().zfill(5), "end": end.strip().zfill(5)})
-    if not windows:
-        errors.append(FieldError("windows", "required", _("Give at least one time window, e.g. 20:00-06:00.")))
-    return windows
+def _schedule_problem_message(problem) -> str:
+    if problem.field == "windows":
+        if problem.code == "required":
+            return _("Give at least one time window, e.g. 20:00-06:00.")
+        return _("Write each window as 08:00-09:00, separated by commas.")
+    return _("Enter a whole number.")
 
 
 def _posted_schedule(data, errors: list[FieldError]) -> tuple[dict | None, str]:
     """The timetable of the route form: its own schedule spec (standards' format), or a service-level dimension."""
-    source = data.get("timetable") or "own"
-    if source != "own":
-        return None, source
-    kind = data.get("schedule_kind") or "daily"
-    spec: dict = {"kind": kind, "windows": _windows(data.get("windows") or "", errors)}
-    every = _whole(data.get("every_minutes"), "every_minutes", errors)
-    if every is not None:
-        spec["every_minutes"] = every
-    if kind == "weekly":
-        spec["weekdays"] = [int(day) for day in data.getlist("weekdays") if day.isdigit()]
-    elif kind == "every_n_days":
-        spec["every_days"] = _whole(data.get("every_days"), "every_days", errors)
-        spec["anchor"] = (data.get("anchor") or "").strip() or clock.today().isoformat()
-    elif kind == "monthly":
-        days = [d.strip() for d in (data.get("days") or "").replace("，", ",").split(",") if d.strip()]
-        spec["days"] = [int(d) if d.isdigit() else d for d in days]
-    return spec, ""
+    spec, dimension, problems = standard_rules.schedule_from_form(data, data.getlist("weekdays"), today=clock.today())
+    errors += [FieldError(p.field, p.code, _schedule_problem_message(p)) for p in problems]
+    return spec, dimension
 
 
 def _form_field(field_name: str) -> str:

@@ -2,10 +2,10 @@
 
 Every member of staff reads the profiles, the SOP library and the plans of the estates they work in. The project
 manager and the company change an estate's service level (with the contract's own values); the company's
-administrators edit its profiles. Supervisors, grid leaders, quality inspectors, customer
-service and managers see all of an estate's tasks; front-line staff see the tasks given to them and those of their
-role's pool. A task is worked on only by its assignee, or, while nobody has taken it, by someone holding its role.
-Not visible → 404; visible but not allowed → 403.
+administrators edit its profiles. Supervisors, managers and the company create an estate's plans. Supervisors, grid
+leaders, quality inspectors, customer service and managers see all of an estate's tasks; front-line staff see the
+tasks given to them and those of their role's pool. A task is worked on only by its assignee, or, while nobody has
+taken it, by someone holding its role. Not visible → 404; visible but not allowed → 403.
 """
 
 from django.db.models import Q, QuerySet
@@ -69,3 +69,11 @@ PROFILE_EDIT_ROLES = frozenset({Role.COMPANY_ADMIN})
 
 def can_edit_profiles(user, company_id: int) -> bool:
     return Estate.objects.filter(company_id=company_id, id__in=estate_ids_with_roles(user, PROFILE_EDIT_ROLES)).exists()
+
+
+# Who sets up an estate's plans (what, where, who, when): its supervisors, project managers and the company.
+PLAN_MANAGE_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN})
+
+
+def can_manage_plans(user, estate_id: int) -> bool:
+    return bool(roles_by_estate(user).get(estate_id, frozenset()) & PLAN_MANAGE_ROLES)

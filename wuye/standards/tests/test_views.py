@@ -275,3 +275,74 @@ def test_list_pages_cost_the_same_queries_for_more_rows(cast):
     account_services.membership_ensure(user=cast.technician, estate=other, role="technician")
     sf.assign(cast, "level_2", estate=other)
     assert _queries(client, "/desk/standards/profiles/") == profiles_before
+
+
+def plan_form(cast, **changes):
+    sf.seed(cast)
+    return {
+        "create": "1",
+        "estate": cast.estate.id,
+        "discipline": "cleaning",
+        "name": "周末楼道保洁",
+        "sop_items": [sf.sop(cast, "cln-stairwell").id],
+        "grid": cast.grid.id,
+        "assignee_role": "cleaner",
+        "timetable": "own",
+        "schedule_kind": "weekly",
+        "weekdays": ["6", "7"],
+        "windows": "08:00-10:00, 14:00-16:00",
+        "grace_minutes": "60",
+        **changes,
+    }
+
+
+def test_a_supervisor_creates_a_weekend_plan_and_its_tasks_are_generated(cast):
+    from wuye.standards.models import Plan
+
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast))
+    assert response.status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert plan.schedule == {
+        "kind": "weekly",
+        "windows": [{"start": "08:00", "end": "10:00"}, {"start": "14:00", "end": "16:00"}],
+        "weekdays": [6, 7],
+    }
+    assert (plan.grid_id, plan.assignee_role, plan.grace_minutes) == (cast.grid.id, "cleaner", 60)
+    assert list(plan.sop_items.values_list("code", flat=True)) == ["cln-stairwell"]
+    # NOW is Friday 27 November: two tasks on Saturday and two on Sunday within the two-week horizon's first days.
+    weekdays = {task.window_start.astimezone(NOW.tzinfo).isoweekday() for task in Task.objects.filter(plan=plan)}
+    assert weekdays == {6, 7}
+
+
+def test_a_plan_following_the_service_level_needs_no_windows(cast):
+    from wuye.standards.models import Plan
+
+    sf.assign(cast, "level_1")
+    form = plan_form(cast, timetable="road_sweeping", windows="", weekdays=[])
+    assert cast.browser("manager").post("/desk/standards/plans/new/", form).status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert (plan.schedule, plan.profile_dimension) == (None, "road_sweeping")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"windows": "morning"}, "windows"),
+        ({"windows": "08:00-08:00"}, "windows"),
+        ({"weekdays": []}, "weekdays"),
+        ({"name": ""}, "name"),
+        ({"sop_items": []}, "sop_items"),
+        ({"assignee_role": "owner"}, "assignee_role"),
+        ({"grace_minutes": "soon"}, "grace_minutes"),
+        ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"}, "ends_on"),
+        ({"grid": "999999"}, "grid"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_a_bad_plan_form_is_refused_naming_the_field(cast, changes, field):
+    from wuye.standards.models import Plan
+
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast, **changes))
+    assert response.status_code == 422
+    assert f'data-field="{field}"' in text(response)
+    assert not Plan.objects.filter(name="周末楼道保洁").exists()
