@@ -226,6 +226,16 @@ class Plan(TimeStampedModel):
         related_name="plans",
         verbose_name=_("public area"),
     )
+    # The equipment the work is on (a pump to check, a lift to inspect); the app is named by string so standards
+    # does not import equipment.
+    equipment = models.ForeignKey(
+        "equipment.Equipment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plans",
+        verbose_name=_("equipment"),
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -280,7 +290,7 @@ class Plan(TimeStampedModel):
 
     @property
     def place_label(self) -> str:
-        parts = [str(p.name) for p in (self.grid, self.building, self.public_area) if p is not None]
+        parts = [str(p.name) for p in (self.grid, self.building, self.public_area, self.equipment) if p is not None]
         return " · ".join(parts) or self.estate.name
 
 

@@ -105,7 +105,7 @@ def plan_list(user, *, estate_id: int | None = None, discipline: str | None = No
     plans = (
         plans_visible(user)
         .filter(is_active=True)
-        .select_related("estate", "grid", "building", "public_area", "assignee")
+        .select_related("estate", "grid", "building", "public_area", "equipment", "assignee")
         .prefetch_related(Prefetch("sop_items", queryset=SopItem.objects.order_by("position")))
     )
     if estate_id:

@@ -377,6 +377,7 @@ class NewPlan:
     schedule: dict | None = None
     profile_dimension: str = ""
     grace_minutes: int = 120
+    equipment: Any = None  # an equipment.Equipment of the estate (not imported: equipment may build on standards)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
 
@@ -439,7 +440,13 @@ def plan_create(*, actor: User | None, new: NewPlan) -> Plan:
         )
     if new.assignee is not None and not Membership.objects.filter(user=new.assignee, estate=estate).exists():
         errors.add("assignee_id", "not_found", _("This person does not work in the estate."))
-    for name, place in (("grid_id", new.grid), ("building_id", new.building), ("public_area_id", new.public_area)):
+    places = (
+        ("grid_id", new.grid),
+        ("building_id", new.building),
+        ("public_area_id", new.public_area),
+        ("equipment_id", new.equipment),
+    )
+    for name, place in places:
         if place is not None and place.estate_id != estate.id:
             errors.add(name, "not_found", _("This place is not in the estate."))
     if not 0 <= new.grace_minutes <= 7 * 24 * 60:
@@ -455,6 +462,7 @@ def plan_create(*, actor: User | None, new: NewPlan) -> Plan:
         grid=new.grid,
         building=new.building,
         public_area=new.public_area,
+        equipment=new.equipment,
         assignee=new.assignee,
         assignee_role=new.assignee_role,
         schedule=new.schedule,

@@ -27,6 +27,7 @@ from wuye.core import clock
 from wuye.core.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from wuye.core.http import stored_file_response
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
+from wuye.equipment.models import Equipment
 from wuye.estates.models import Building, Grid, PublicArea
 
 from . import rules, selectors, services
@@ -340,6 +341,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
     grids = list(Grid.objects.filter(estate=estate).order_by("name"))
     buildings = list(Building.objects.filter(estate=estate).order_by("name"))
     areas = list(PublicArea.objects.filter(estate=estate).order_by("name"))
+    equipment = list(Equipment.objects.filter(estate=estate).order_by("code"))
     people = list(
         User.objects.filter(memberships__estate=estate, memberships__role__in=sorted(services.PLAN_ROLES))
         .distinct()
@@ -357,6 +359,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
             return row
 
         grid, building, area = chosen(grids, "grid"), chosen(buildings, "building"), chosen(areas, "public_area")
+        on = chosen(equipment, "equipment")
         assignee = chosen(people, "assignee")
         schedule, dimension, problems = rules.schedule_from_form(data, data.getlist("weekdays"), today=clock.today())
         errors += [FieldError(p.field, p.code, _schedule_message(p)) for p in problems]
@@ -376,6 +379,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
                         grid=grid,
                         building=building,
                         public_area=area,
+                        equipment=on,
                         assignee=assignee,
                         assignee_role="" if assignee else (data.get("assignee_role") or ""),
                         schedule=schedule,
@@ -405,6 +409,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
         "grids": grids,
         "buildings": buildings,
         "areas": areas,
+        "equipment": equipment,
         "people": people,
         "roles": [(value, label) for value, label in Role.choices if value in services.PLAN_ROLES],
         "dimensions": Dimension.choices,

@@ -346,3 +346,34 @@ def test_a_bad_plan_form_is_refused_naming_the_field(cast, changes, field):
     assert response.status_code == 422
     assert f'data-field="{field}"' in text(response)
     assert not Plan.objects.filter(name="周末楼道保洁").exists()
+
+
+def pump(cast, estate=None):
+    from wuye.equipment.services import NewEquipment, equipment_create
+
+    estate = estate or cast.estate
+    return equipment_create(
+        estate=estate,
+        new=NewEquipment(code="PUMP-1", name="生活水泵 1号", category="water_pump", building=estate.buildings.first()),
+        now=NOW,
+    )
+
+
+def test_a_plan_can_be_on_one_item_of_equipment(cast):
+    from wuye.standards.models import Plan
+
+    sf.seed(cast)
+    item = pump(cast)
+    form = plan_form(cast, discipline="engineering", sop_items=[sf.sop(cast, "eng-pump-room").id], equipment=item.id)
+    form["assignee_role"] = "technician"
+    assert cast.browser("supervisor").post("/desk/standards/plans/new/", form).status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert plan.equipment_id == item.id and "生活水泵 1号" in plan.place_label
+
+
+def test_equipment_of_another_estate_is_refused_naming_the_field(cast):
+    sf.seed(cast)
+    foreign = pump(cast, estate=cast.other_estate)
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast, equipment=foreign.id))
+    assert response.status_code == 422
+    assert 'data-field="equipment"' in text(response)
