@@ -253,7 +253,9 @@ def _work_rectifications(estate: Estate, technicians: list[User], *, until: dt.d
                     )
             except DomainError:
                 continue
-            recheck = services.rectification_resolved(order=item.work_order, now=done_at)
+            # The resolve's work-order hook created the re-check; the call stands in for it only if it did not.
+            services.rectification_resolved(order=item.work_order, now=done_at)
+            recheck = Inspection.objects.filter(items__recheck_of=item).select_related("inspector").first()
             worked += 1
             if recheck is not None and recheck.inspector is not None:
                 recheck_at = done_at + dt.timedelta(hours=rng.uniform(1, 20))

@@ -15,7 +15,7 @@ periodic `rectifications_sync` does the same for any completed order the hook di
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -152,16 +152,14 @@ class NewCheckpoint:
     position: str = ""
 
 
-@transaction.atomic
-def checkpoint_create(*, actor: User | None, new: NewCheckpoint) -> Checkpoint:
-    """A checkpoint at a building or public area of the estate, with a fresh random code."""
+def _checkpoint_errors(new: NewCheckpoint, *, checkpoint_id: int | None = None) -> ErrorCollector:
     errors = ErrorCollector()
     name = (new.name or "").strip()
     if not name:
         errors.add("name", "required", _("This field is required."))
     elif len(name) > 60:
         errors.add("name", "too_long", _("At most 60 characters."))
-    elif Checkpoint.objects.filter(estate=new.estate, name=name).exists():
+    elif Checkpoint.objects.filter(estate=new.estate, name=name).exclude(pk=checkpoint_id).exists():
         errors.add("name", "duplicate", _("The estate already has a checkpoint with this name."))
     if new.building is None and new.public_area is None:
         errors.add("public_area_id", "required", _("Say where: choose a building or a public area."))
@@ -170,20 +168,66 @@ def checkpoint_create(*, actor: User | None, new: NewCheckpoint) -> Checkpoint:
             errors.add(field_name, "not_found", _("This place is not in the estate."))
     if len(new.position or "") > 120:
         errors.add("position", "too_long", _("At most 120 characters."))
-    errors.raise_if_any(_("The checkpoint could not be created."))
+    return errors
+
+
+@transaction.atomic
+def checkpoint_create(*, actor: User | None, new: NewCheckpoint) -> Checkpoint:
+    """A checkpoint at a building or public area of the estate, with a fresh random code."""
+    _checkpoint_errors(new).raise_if_any(_("The checkpoint could not be created."))
     for _attempt in range(5):
         uid = codes.new_uid()
         if not Checkpoint.objects.filter(uid=uid).exists():
             break
     return Checkpoint.objects.create(
         estate=new.estate,
-        name=name,
+        name=new.name.strip(),
         building=new.building,
         public_area=new.public_area,
         position=(new.position or "").strip(),
         uid=uid,
         created_by=actor,
     )
+
+
+@transaction.atomic
+def checkpoint_update(*, actor: User | None, checkpoint_id: int, new: NewCheckpoint) -> Checkpoint:
+    """Rename a checkpoint or say again where it is. Its code stays: the printed label remains valid."""
+    checkpoint = Checkpoint.objects.select_for_update().get(pk=checkpoint_id)
+    new.estate = checkpoint.estate
+    _checkpoint_errors(new, checkpoint_id=checkpoint.id).raise_if_any(_("The checkpoint could not be saved."))
+    checkpoint.name = new.name.strip()
+    checkpoint.building = new.building
+    checkpoint.public_area = new.public_area
+    checkpoint.position = (new.position or "").strip()
+    checkpoint.save(update_fields=["name", "building", "public_area", "position", "updated_at"])
+    return checkpoint
+
+
+@transaction.atomic
+def route_checkpoint_add(
+    *,
+    actor: User | None,
+    route_id: int,
+    checkpoint: Checkpoint | None = None,
+    new: NewCheckpoint | None = None,
+    offset_minutes: int | None = None,
+    now: dt.datetime,
+) -> Checkpoint:
+    """Put a checkpoint at the end of a route: one the estate has, or a new one (with a fresh code) made here."""
+    route = Route.objects.select_related("estate").get(pk=route_id)
+    if checkpoint is None and new is None:
+        message = _("Choose a checkpoint or name a new one.")
+        raise ValidationFailed(message, errors=[FieldError("checkpoint_id", "required", message)])
+    if checkpoint is None:
+        new.estate = route.estate
+        checkpoint = checkpoint_create(actor=actor, new=new)
+    current = [
+        (stop.checkpoint, stop.offset_minutes)
+        for stop in RouteStop.objects.filter(route=route).select_related("checkpoint").order_by("position")
+    ]
+    route_stops_set(actor=actor, route_id=route.id, stops=[*current, (checkpoint, offset_minutes)], now=now)
+    return checkpoint
 
 
 @transaction.atomic
@@ -225,17 +269,16 @@ def _shortest_window(schedule: dict) -> int:
     return min(end - start for start, end in parsed.slot_minutes())
 
 
-@transaction.atomic
-def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Route:
-    """A route through checkpoints of the estate, with its timetable; its rounds are generated at once."""
-    errors = ErrorCollector()
-    estate = new.estate
+def _route_settings_errors(errors: ErrorCollector, estate: Estate, new, *, route_id: int | None = None) -> int | None:
+    """Check a route's settings (everything but its checkpoints); returns its shortest window in minutes (None when
+    it follows the service level or its timetable is invalid)."""
     name = (new.name or "").strip()
+    shortest = None
     if not name:
         errors.add("name", "required", _("This field is required."))
     elif len(name) > 60:
         errors.add("name", "too_long", _("At most 60 characters."))
-    elif Route.objects.filter(estate=estate, name=name).exists():
+    elif Route.objects.filter(estate=estate, name=name).exclude(pk=route_id).exists():
         errors.add("name", "duplicate", _("The estate already has a route with this name."))
     if new.order_rule not in OrderRule.values:
         errors.add("order_rule", "invalid_choice", _("Choose in order or in any order."))
@@ -246,17 +289,30 @@ def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Rout
             shortest = _shortest_window(new.schedule)
         except standard_rules.ScheduleInvalid as problem:
             errors.add(f"schedule.{problem.field}".rstrip("."), problem.code, problem.detail)
-            shortest = None
     elif new.profile_dimension not in Dimension.values:
         errors.add("profile_dimension", "invalid_choice", _("Unknown service-level frequency."))
-    if new.schedule is None:
-        shortest = None
-    if not new.stops:
+    if not isinstance(new.tolerance_minutes, int) or not 0 <= new.tolerance_minutes <= 240:
+        errors.add("tolerance_minutes", "out_of_range", _("Must be from 0 to 240 minutes."))
+    if new.grid is not None and new.grid.estate_id != estate.id:
+        errors.add("grid_id", "not_found", _("This grid is not in the estate."))
+    if new.assignee is None and not new.assignee_role:
+        errors.add("assignee_id", "required", _("Give a person or a role to patrol it."))
+    if new.assignee_role and new.assignee_role not in PATROL_ROLES:
+        errors.add("assignee_role", "invalid_choice", _("Routes are for guards and other front-line roles."))
+    if new.assignee is not None and not _works_in(new.assignee, estate):
+        errors.add("assignee_id", "not_found", _("This person does not work in the estate."))
+    return shortest
+
+
+def _stops_errors(
+    errors: ErrorCollector, estate: Estate, stops: Sequence[tuple[Checkpoint, int | None]], shortest: int | None
+) -> None:
+    if not stops:
         errors.add("stops", "required", _("A route needs at least one checkpoint."))
-    elif len(new.stops) > MAX_STOPS:
+    elif len(stops) > MAX_STOPS:
         errors.add("stops", "too_many", _("At most %(max)d checkpoints.") % {"max": MAX_STOPS})
     seen = set()
-    for index, (checkpoint, offset) in enumerate(new.stops):
+    for index, (checkpoint, offset) in enumerate(stops):
         where = f"stops[{index}]"
         if checkpoint.estate_id != estate.id or not checkpoint.is_active:
             errors.add(f"{where}.checkpoint_id", "not_found", _("This checkpoint is not in use in the estate."))
@@ -272,20 +328,19 @@ def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Rout
                     "after_window",
                     _("The planned time must fall inside the window (%(minutes)d minutes).") % {"minutes": shortest},
                 )
-    if not isinstance(new.tolerance_minutes, int) or not 0 <= new.tolerance_minutes <= 240:
-        errors.add("tolerance_minutes", "out_of_range", _("Must be from 0 to 240 minutes."))
-    if new.grid is not None and new.grid.estate_id != estate.id:
-        errors.add("grid_id", "not_found", _("This grid is not in the estate."))
-    if new.assignee is None and not new.assignee_role:
-        errors.add("assignee_id", "required", _("Give a person or a role to patrol it."))
-    if new.assignee_role and new.assignee_role not in PATROL_ROLES:
-        errors.add("assignee_role", "invalid_choice", _("Routes are for guards and other front-line roles."))
-    if new.assignee is not None and not _works_in(new.assignee, estate):
-        errors.add("assignee_id", "not_found", _("This person does not work in the estate."))
+
+
+@transaction.atomic
+def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Route:
+    """A route through checkpoints of the estate, with its timetable; its rounds are generated at once."""
+    errors = ErrorCollector()
+    estate = new.estate
+    shortest = _route_settings_errors(errors, estate, new)
+    _stops_errors(errors, estate, new.stops, shortest)
     errors.raise_if_any(_("The route could not be created."))
     route = Route.objects.create(
         estate=estate,
-        name=name,
+        name=new.name.strip(),
         grid=new.grid,
         order_rule=new.order_rule,
         schedule=new.schedule,
@@ -300,6 +355,113 @@ def route_create(*, actor: User | None, new: NewRoute, now: dt.datetime) -> Rout
         for index, (checkpoint, offset) in enumerate(new.stops)
     )
     rounds_generate(route=route, now=now)
+    return route
+
+
+@transaction.atomic
+def route_create_with_checkpoint(
+    *, actor: User | None, new: NewRoute, checkpoint: NewCheckpoint, now: dt.datetime
+) -> Route:
+    """A route whose last (or only) checkpoint is made with it — how an estate without checkpoints gets its first
+    route. Nothing is kept when either is refused; the checkpoint's errors are named `checkpoint_<field>`."""
+    checkpoint.estate = new.estate
+    checkpoint_problems = _checkpoint_errors(checkpoint).errors
+    if checkpoint_problems:
+        errors = ErrorCollector()
+        _route_settings_errors(errors, new.estate, new)
+        for error in checkpoint_problems:
+            errors.add("checkpoint_" + error.field.removesuffix("_id"), error.code, error.message)
+        errors.raise_if_any(_("The route could not be created."))
+    made = checkpoint_create(actor=actor, new=checkpoint)
+    return route_create(actor=actor, new=replace(new, stops=[*new.stops, (made, None)]), now=now)
+
+
+@dataclass
+class RouteSettings:
+    """Everything about a route but its checkpoints: what the desk's edit form changes."""
+
+    name: str
+    grid: Grid | None = None
+    order_rule: str = OrderRule.STRICT
+    schedule: dict | None = None
+    profile_dimension: str = ""
+    tolerance_minutes: int = 10
+    assignee: User | None = None
+    assignee_role: str = Role.GUARD
+    is_active: bool = True
+
+
+def _regenerate_future_rounds(route: Route, now: dt.datetime) -> None:
+    """Rounds whose window has not opened and that nobody has begun follow the route as it is now: they are dropped
+    and generated again (an open or past round keeps what it was judged against)."""
+    Round.objects.filter(
+        route=route, status=RoundStatus.PENDING, window_start__gt=now, started_at__isnull=True, scans__isnull=True
+    ).delete()
+    if route.is_active:
+        rounds_generate(route=route, now=now)
+
+
+@transaction.atomic
+def route_update(*, actor: User | None, route_id: int, settings: RouteSettings, now: dt.datetime) -> Route:
+    """Change a route's name, grid, order rule, timetable, tolerance, patroller or whether it is in use. Rounds
+    not begun whose window has not opened are generated again under the new settings; history keeps the old."""
+    route = Route.objects.select_for_update().select_related("estate").get(pk=route_id)
+    errors = ErrorCollector()
+    shortest = _route_settings_errors(errors, route.estate, settings, route_id=route.id)
+    if shortest is not None:
+        offsets = [o for o in RouteStop.objects.filter(route=route).values_list("offset_minutes", flat=True) if o]
+        if offsets and max(offsets) >= shortest:
+            errors.add(
+                "schedule.windows",
+                "shorter_than_stops",
+                _("A checkpoint is planned %(offset)d minutes after the start, after the shortest window ends.")
+                % {"offset": max(offsets)},
+            )
+    errors.raise_if_any(_("The route could not be saved."))
+    route.name = settings.name.strip()
+    route.grid = settings.grid
+    route.order_rule = settings.order_rule
+    route.schedule = settings.schedule
+    route.profile_dimension = settings.profile_dimension if settings.schedule is None else ""
+    route.tolerance_minutes = settings.tolerance_minutes
+    route.assignee = settings.assignee
+    route.assignee_role = "" if settings.assignee else settings.assignee_role
+    route.is_active = bool(settings.is_active)
+    route.save(
+        update_fields=[
+            "name",
+            "grid",
+            "order_rule",
+            "schedule",
+            "profile_dimension",
+            "tolerance_minutes",
+            "assignee",
+            "assignee_role",
+            "is_active",
+            "updated_at",
+        ]
+    )
+    _regenerate_future_rounds(route, now)
+    return route
+
+
+@transaction.atomic
+def route_stops_set(
+    *, actor: User | None, route_id: int, stops: Sequence[tuple[Checkpoint, int | None]], now: dt.datetime
+) -> Route:
+    """Replace a route's checkpoints (to add, remove or reorder them); rounds not begun follow the new list."""
+    route = Route.objects.select_for_update().select_related("estate").get(pk=route_id)
+    errors = ErrorCollector()
+    shortest = _shortest_window(route.schedule) if route.schedule is not None else None
+    _stops_errors(errors, route.estate, stops, shortest)
+    errors.raise_if_any(_("The checkpoints of the route could not be changed."))
+    RouteStop.objects.filter(route=route).delete()
+    RouteStop.objects.bulk_create(
+        RouteStop(route=route, checkpoint=checkpoint, position=index + 1, offset_minutes=offset)
+        for index, (checkpoint, offset) in enumerate(stops)
+    )
+    Route.objects.filter(pk=route.pk).update(updated_at=now)
+    _resnapshot_unstarted(route, now)
     return route
 
 

@@ -9,6 +9,7 @@ on the page, never a 500.
 
 import contextlib
 import datetime as dt
+import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,14 +20,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wuye.accounts.choices import Role
 from wuye.core import clock
 from wuye.core.errors import DomainError, FieldError, ValidationFailed
 from wuye.core.http import stored_file_response
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
-from wuye.estates.models import Building, PublicArea
-from wuye.standards.choices import Discipline
+from wuye.estates.models import Building, Grid, PublicArea
+from wuye.standards import rules as standard_rules
+from wuye.standards.choices import Dimension, Discipline
 from wuye.standards.models import SopItem
 from wuye.workorders.choices import Kind
 from wuye.workorders.models import Category
@@ -39,9 +43,11 @@ from .choices import (
     InspectionStatus,
     ItemKind,
     ItemResult,
+    OrderRule,
     Rectification,
     ScanMethod,
 )
+from .models import Checkpoint
 from .permissions import (
     can_cancel,
     can_fill,
@@ -232,6 +238,7 @@ def route_list(request: HttpRequest) -> HttpResponse:
             round_.badge = ROUND_STATUS_BADGES[round_.status]
     context = {
         "routes": routes,
+        "may_create": any(can_manage_patrols(request.user, estate_id) for estate_id in _require_staff(request)),
         "day": day,
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
@@ -242,19 +249,39 @@ def route_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def route_detail(request: HttpRequest, route_id: int) -> HttpResponse:
+    """A route: its checkpoints in order (managers add, remove, reorder and rename them here) and recent rounds."""
     _require_staff(request)
-    route = selectors.route_get(request.user, route_id)
+    return _route_page(request, selectors.route_get(request.user, route_id))
+
+
+def _route_page(request: HttpRequest, route, *, status: int = 200, alert: str = "", errors: dict | None = None):
     now = clock.now()
     rounds = selectors.route_recent_rounds(request.user, route, now=now)
     for round_ in rounds:
         round_.badge = ROUND_STATUS_BADGES[round_.status]
+    stops = list(route.stops.select_related("checkpoint__public_area", "checkpoint__building").order_by("position"))
+    can_manage = can_manage_patrols(request.user, route.estate_id)
     context = {
         "route": route,
-        "stops": route.stops.select_related("checkpoint__public_area", "checkpoint__building").order_by("position"),
+        "stops": stops,
         "rounds": rounds,
-        "can_manage": can_manage_patrols(request.user, route.estate_id),
+        "can_manage": can_manage,
+        "alert": alert,
+        "errors": errors or {},
+        "posted": request.POST if errors else {},
     }
-    return render(request, "inspections/route.html", context)
+    if can_manage:
+        on_route = {stop.checkpoint_id for stop in stops}
+        context.update(
+            other_checkpoints=[
+                c
+                for c in Checkpoint.objects.filter(estate_id=route.estate_id, is_active=True).order_by("name")
+                if c.id not in on_route
+            ],
+            areas=PublicArea.objects.filter(estate_id=route.estate_id).order_by("name"),
+            buildings=Building.objects.filter(estate_id=route.estate_id).order_by("name"),
+        )
+    return render(request, "inspections/route.html", context, status=status)
 
 
 def _managed_route(request: HttpRequest, route_id: int):
@@ -311,6 +338,382 @@ def checkpoint_retire(request: HttpRequest, checkpoint_id: int) -> HttpResponse:
     if route_id.isdigit():
         return redirect("desk:inspections:route", route_id=int(route_id))
     return redirect("desk:inspections:routes")
+
+
+# ============================================================================================ managing routes (desk)
+
+WEEKDAYS = ((1, _lazy("Mon")), (2, _lazy("Tue")), (3, _lazy("Wed")), (4, _lazy("Thu")), (5, _lazy("Fri")),
+            (6, _lazy("Sat")), (7, _lazy("Sun")))  # fmt: skip
+SCHEDULE_KINDS = (
+    ("daily", _lazy("Every day")),
+    ("weekly", _lazy("On weekdays")),
+    ("every_n_days", _lazy("Every N days")),
+    ("monthly", _lazy("On days of the month")),
+)
+
+
+def _managed_estates(request: HttpRequest) -> list:
+    _require_staff(request)
+    estates = [e for e in staff_estates(request.user).order_by("name") if can_manage_patrols(request.user, e.id)]
+    if not estates:
+        raise PermissionDenied
+    return estates
+
+
+def _whole(value: str | None, field_name: str, errors: list[FieldError], *, default: int | None = None):
+    value = (value or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        errors.append(FieldError(field_name, "invalid", _("Enter a whole number.")))
+        return default
+
+
+def _schedule_problem_message(problem) -> str:
+    if problem.field == "windows":
+        if problem.code == "required":
+            return _("Give at least one time window, e.g. 20:00-06:00.")
+        return _("Write each window as 08:00-09:00, separated by commas.")
+    return _("Enter a whole number.")
+
+
+def _posted_schedule(data, errors: list[FieldError]) -> tuple[dict | None, str]:
+    """The timetable of the route form: its own schedule spec (standards' format), or a service-level dimension."""
+    spec, dimension, problems = standard_rules.schedule_from_form(data, data.getlist("weekdays"), today=clock.today())
+    errors += [FieldError(p.field, p.code, _schedule_problem_message(p)) for p in problems]
+    return spec, dimension
+
+
+def _form_field(field_name: str) -> str:
+    """A service's field path as the form's field: schedule.windows[1].start → windows, grid_id → grid."""
+    path = field_name.removeprefix("schedule.")
+    if path.startswith("stops[") and "." in path:
+        name = path.rsplit(".", 1)[1]  # stops[3].offset_minutes: the add form's offset
+    else:
+        name = path.split("[", 1)[0].split(".", 1)[0]
+    return {"schedule": "timetable", "profile_dimension": "timetable", "kind": "schedule_kind"}.get(
+        name, name.removesuffix("_id")
+    )
+
+
+def _route_form(
+    request: HttpRequest, estate, *, creating: bool = False
+) -> tuple[services.RouteSettings, list[FieldError]]:
+    data = request.POST
+    errors: list[FieldError] = []
+    grids = {str(g.id): g for g in Grid.objects.filter(estate=estate)}
+    grid = grids.get(data.get("grid") or "")
+    if data.get("grid") and grid is None:
+        errors.append(FieldError("grid", "not_found", _("This grid is not in the estate.")))
+    schedule, dimension = _posted_schedule(data, errors)
+    tolerance = _whole(data.get("tolerance_minutes"), "tolerance_minutes", errors, default=10)
+    settings = services.RouteSettings(
+        name=data.get("name") or "",
+        grid=grid,
+        order_rule=data.get("order_rule") or "",
+        schedule=schedule,
+        profile_dimension=dimension,
+        tolerance_minutes=tolerance,
+        assignee_role=data.get("assignee_role") or "",
+        is_active=creating or data.get("is_active") == "on",
+    )
+    return settings, errors
+
+
+def _route_form_context(estate, route=None, posted=None) -> dict:
+    initial = {}
+    if route is not None and posted is None:
+        schedule = route.schedule or {}
+        initial = {
+            "name": route.name,
+            "grid": str(route.grid_id or ""),
+            "order_rule": route.order_rule,
+            "timetable": route.profile_dimension or "own",
+            "schedule_kind": schedule.get("kind", "daily"),
+            "windows": ", ".join(f"{w['start']}-{w['end']}" for w in schedule.get("windows", [])),
+            "every_minutes": schedule.get("every_minutes") or "",
+            "weekdays": [str(day) for day in schedule.get("weekdays", [])],
+            "every_days": schedule.get("every_days") or "",
+            "anchor": schedule.get("anchor") or "",
+            "days": ", ".join(str(day) for day in schedule.get("days", [])),
+            "tolerance_minutes": route.tolerance_minutes,
+            "assignee_role": route.assignee_role,
+            "is_active": route.is_active,
+        }
+    elif posted is not None:
+        initial = {key: posted.get(key, "") for key in posted}
+        initial["weekdays"] = posted.getlist("weekdays")
+        initial["is_active"] = posted.get("is_active") == "on"
+    return {
+        "estate": estate,
+        "route": route,
+        "form": initial,
+        "grids": Grid.objects.filter(estate=estate).order_by("name"),
+        "order_rules": OrderRule.choices,
+        "dimensions": Dimension.choices,
+        "schedule_kinds": SCHEDULE_KINDS,
+        "weekday_choices": WEEKDAYS,
+        "roles": [(value, label) for value, label in Role.choices if value in services.PATROL_ROLES],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_new(request: HttpRequest) -> HttpResponse:
+    """A new route: its settings and, from the estate's checkpoints in use, the first ones it passes (more are
+    added, removed and reordered on the route's page)."""
+    estates = _managed_estates(request)
+    source = request.POST if request.method == "POST" else request.GET
+    estate = estates[0]
+    if source.get("estate"):
+        estate = next((e for e in estates if str(e.id) == source.get("estate")), None)
+        if estate is None:
+            if staff_estates(request.user).filter(pk=int(source["estate"]) if source["estate"].isdigit() else 0):
+                raise PermissionDenied
+            raise Http404
+    checkpoints = list(Checkpoint.objects.filter(estate=estate, is_active=True).order_by("name"))
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        settings, errors = _route_form(request, estate, creating=True)
+        chosen = [c for c in checkpoints if str(c.id) in request.POST.getlist("checkpoints")]
+        first = None
+        if (request.POST.get("checkpoint_name") or "").strip():
+            first, place_errors = _checkpoint_from_post(request, estate, prefix="checkpoint_")
+            errors += place_errors
+        if not errors:
+            try:
+                create = (
+                    functools.partial(services.route_create_with_checkpoint, checkpoint=first)
+                    if first
+                    else (services.route_create)
+                )
+                route = create(
+                    actor=request.user,
+                    new=services.NewRoute(
+                        estate=estate,
+                        name=settings.name,
+                        stops=[(checkpoint, None) for checkpoint in chosen],
+                        grid=settings.grid,
+                        order_rule=settings.order_rule,
+                        schedule=settings.schedule,
+                        profile_dimension=settings.profile_dimension,
+                        tolerance_minutes=settings.tolerance_minutes,
+                        assignee_role=settings.assignee_role,
+                    ),
+                    now=clock.now(),
+                )
+            except ValidationFailed as failure:
+                errors = failure.errors
+            else:
+                messages.success(request, _("Route %(name)s was created.") % {"name": route.name})
+                return redirect("desk:inspections:route", route_id=route.id)
+    context = _route_form_context(estate, posted=request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        context["form"] = {"order_rule": OrderRule.STRICT, "tolerance_minutes": 10, "assignee_role": Role.GUARD}
+    context.update(
+        estates=estates,
+        checkpoints=checkpoints,
+        areas=PublicArea.objects.filter(estate=estate).order_by("name"),
+        buildings=Building.objects.filter(estate=estate).order_by("name"),
+        chosen=set(request.POST.getlist("checkpoints")),
+        errors={_form_field(error.field): error.message for error in errors},
+    )
+    return render(request, "inspections/route_form.html", context, status=422 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_edit(request: HttpRequest, route_id: int) -> HttpResponse:
+    route = _managed_route(request, route_id)
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        settings, errors = _route_form(request, route.estate)
+        if not errors:
+            try:
+                services.route_update(actor=request.user, route_id=route.id, settings=settings, now=clock.now())
+            except ValidationFailed as failure:
+                errors = failure.errors
+            else:
+                messages.success(request, _("The route was saved."))
+                return redirect("desk:inspections:route", route_id=route.id)
+    context = _route_form_context(route.estate, route, posted=request.POST if request.method == "POST" else None)
+    context["errors"] = {_form_field(error.field): error.message for error in errors}
+    return render(request, "inspections/route_form.html", context, status=422 if errors else 200)
+
+
+def _checkpoint_from_post(
+    request: HttpRequest, estate, *, prefix: str = ""
+) -> tuple[services.NewCheckpoint, list[FieldError]]:
+    errors: list[FieldError] = []
+    places = []
+    for field_name, model in (("public_area", PublicArea), ("building", Building)):
+        place = None
+        if request.POST.get(prefix + field_name):
+            wanted = _whole(request.POST[prefix + field_name], prefix + field_name, errors) or 0
+            place = model.objects.filter(estate=estate, pk=wanted).first()
+            if place is None:
+                errors.append(FieldError(prefix + field_name, "not_found", _("This place is not in the estate.")))
+        places.append(place)
+    area, building = places
+    new = services.NewCheckpoint(
+        estate=estate,
+        name=request.POST.get(prefix + "name") or "",
+        public_area=area,
+        building=building,
+        position=request.POST.get(prefix + "position") or "",
+    )
+    return new, errors
+
+
+def _route_page_with_errors(request: HttpRequest, route, errors: list[FieldError], alert: str) -> HttpResponse:
+    return _route_page(
+        request,
+        route,
+        status=422,
+        alert=alert,
+        errors={_form_field(error.field): error.message for error in errors},
+    )
+
+
+@login_required
+@require_POST
+def route_stop_add(request: HttpRequest, route_id: int) -> HttpResponse:
+    """Add a checkpoint at the end of the route: one the estate has, or a new one named here with its place."""
+    route = _managed_route(request, route_id)
+    errors: list[FieldError] = []
+    existing = None
+    new = None
+    if request.POST.get("checkpoint"):
+        wanted = _whole(request.POST["checkpoint"], "checkpoint", errors) or 0
+        existing = Checkpoint.objects.filter(estate_id=route.estate_id, is_active=True, pk=wanted).first()
+        if existing is None and not errors:
+            errors.append(FieldError("checkpoint", "not_found", _("This checkpoint is not in use in the estate.")))
+    else:
+        new, errors = _checkpoint_from_post(request, route.estate)
+    offset = _whole(request.POST.get("offset_minutes"), "offset_minutes", errors)
+    if not errors:
+        try:
+            checkpoint = services.route_checkpoint_add(
+                actor=request.user, route_id=route.id, checkpoint=existing, new=new, offset_minutes=offset,
+                now=clock.now(),
+            )  # fmt: skip
+        except ValidationFailed as failure:
+            errors = failure.errors
+        else:
+            messages.success(request, _("%(name)s was added to the route.") % {"name": checkpoint.name})
+            return redirect("desk:inspections:route", route_id=route.id)
+    return _route_page_with_errors(request, route, errors, _("The checkpoint could not be added."))
+
+
+def _stops(route) -> list:
+    return list(route.stops.select_related("checkpoint").order_by("position"))
+
+
+@login_required
+@require_POST
+def route_stop_remove(request: HttpRequest, route_id: int, stop_id: int) -> HttpResponse:
+    """Take a checkpoint off the route (it stays in the estate, its label still valid for other routes)."""
+    route = _managed_route(request, route_id)
+    stops = _stops(route)
+    if not any(stop.id == stop_id for stop in stops):
+        raise Http404
+    kept = [(stop.checkpoint, stop.offset_minutes) for stop in stops if stop.id != stop_id]
+    try:
+        services.route_stops_set(actor=request.user, route_id=route.id, stops=kept, now=clock.now())
+    except ValidationFailed as failure:
+        return _route_page_with_errors(request, route, failure.errors, failure.message)
+    messages.success(request, _("The checkpoint was taken off the route."))
+    return redirect("desk:inspections:route", route_id=route.id)
+
+
+@login_required
+@require_POST
+def route_stop_move(request: HttpRequest, route_id: int, stop_id: int) -> HttpResponse:
+    """Move a checkpoint one place up or down the route's order."""
+    route = _managed_route(request, route_id)
+    stops = _stops(route)
+    index = next((i for i, stop in enumerate(stops) if stop.id == stop_id), None)
+    if index is None:
+        raise Http404
+    direction = request.POST.get("direction")
+    if direction not in ("up", "down"):
+        error = FieldError("direction", "invalid_choice", _("Move up or down."))
+        return _route_page_with_errors(request, route, [error], error.message)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(stops):
+        stops[index], stops[other] = stops[other], stops[index]
+        services.route_stops_set(
+            actor=request.user,
+            route_id=route.id,
+            stops=[(stop.checkpoint, stop.offset_minutes) for stop in stops],
+            now=clock.now(),
+        )
+    return redirect("desk:inspections:route", route_id=route.id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkpoint_edit(request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+    """Rename a checkpoint or say where it is; its code (and so its printed label) stays the same."""
+    _require_staff(request)
+    checkpoint = selectors.checkpoint_get(request.user, checkpoint_id)
+    if not can_manage_patrols(request.user, checkpoint.estate_id):
+        raise PermissionDenied
+    route_id = request.POST.get("route") or request.GET.get("route") or ""
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        new, errors = _checkpoint_from_post(request, checkpoint.estate)
+        if not errors:
+            try:
+                services.checkpoint_update(actor=request.user, checkpoint_id=checkpoint.id, new=new)
+            except ValidationFailed as failure:
+                errors = failure.errors
+            else:
+                messages.success(request, _("The checkpoint was saved."))
+                if route_id.isdigit():
+                    return redirect("desk:inspections:route", route_id=int(route_id))
+                return redirect("desk:inspections:routes")
+    context = {
+        "checkpoint": checkpoint,
+        "route_id": route_id if route_id.isdigit() else "",
+        "areas": PublicArea.objects.filter(estate_id=checkpoint.estate_id).order_by("name"),
+        "buildings": Building.objects.filter(estate_id=checkpoint.estate_id).order_by("name"),
+        "posted": request.POST
+        if request.method == "POST"
+        else {
+            "name": checkpoint.name,
+            "public_area": str(checkpoint.public_area_id or ""),
+            "building": str(checkpoint.building_id or ""),
+            "position": checkpoint.position,
+        },
+        "errors": {_form_field(error.field): error.message for error in errors},
+    }
+    return render(request, "inspections/checkpoint_form.html", context, status=422 if errors else 200)
+
+
+@login_required
+@require_GET
+def route_labels_pdf(request: HttpRequest, route_id: int) -> HttpResponse:
+    """The route's labels as an A4 PDF: six to a page, each with the QR code, the name and the code to type."""
+    route = _managed_route(request, route_id)
+    sheet = labels.sheet_pdf(
+        [
+            labels.LabelText(
+                title=label.checkpoint.name,
+                subtitle=f"{route.estate.name} · {route.name} · {label.position}",
+                payload=label.payload,
+                code=label.code,
+            )
+            for label in selectors.route_labels(route)
+        ],
+        title=f"{route.estate.name} · {route.name}",
+    )
+    response = HttpResponse(sheet, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="route-{route.id}-labels.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ======================================================================================================= inspections

@@ -95,7 +95,9 @@ class EstateProfile(TimeStampedModel):
     """From `valid_from` on, this estate's contract follows this profile, with the contract's own values in
     `overrides` (e.g. {"emergency_arrival_minutes": 20}). Rows are never edited once in force: a change of contract
     is a new row, so history keeps the profile that applied at any moment. `applied_at` records when work orders
-    were switched to it (a row may be entered ahead of its contract date)."""
+    were switched to it (a row may be entered ahead of its contract date). `profile_values` freezes the profile's
+    values as they were while the row was in force, written when the company edits the profile (the estate then
+    gets a new row from the edit on), so history keeps the values that applied too; empty: the profile's own."""
 
     estate = models.ForeignKey(
         Estate, on_delete=models.CASCADE, related_name="profile_assignments", verbose_name=_("estate")
@@ -107,6 +109,7 @@ class EstateProfile(TimeStampedModel):
     overrides = models.JSONField(_("contract overrides"), default=dict, blank=True)
     contract_ref = models.CharField(_("contract"), max_length=60, blank=True)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    profile_values = models.JSONField(_("the level's values then"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -223,6 +226,16 @@ class Plan(TimeStampedModel):
         related_name="plans",
         verbose_name=_("public area"),
     )
+    # The equipment the work is on (a pump to check, a lift to inspect); the app is named by string so standards
+    # does not import equipment.
+    equipment = models.ForeignKey(
+        "equipment.Equipment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plans",
+        verbose_name=_("equipment"),
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -277,7 +290,7 @@ class Plan(TimeStampedModel):
 
     @property
     def place_label(self) -> str:
-        parts = [str(p.name) for p in (self.grid, self.building, self.public_area) if p is not None]
+        parts = [str(p.name) for p in (self.grid, self.building, self.public_area, self.equipment) if p is not None]
         return " · ".join(parts) or self.estate.name
 
 

@@ -475,3 +475,66 @@ def profile_segments(
 def may_work_on_window(*, window_start: dt.datetime, now: dt.datetime, lead: dt.timedelta) -> bool:
     """Work on a task may begin a little before its window opens, never on a later day's window."""
     return now >= window_start - lead
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Schedules from a desk form (plans and patrol routes share the form)
+
+WINDOW_SEPARATORS = str.maketrans({"，": ",", "；": ",", ";": ",", "–": "-", "—": "-", "~": "-"})
+
+
+@dataclass(frozen=True)
+class FormProblem:
+    field: str
+    code: str
+
+
+def schedule_from_form(
+    get: Mapping[str, str], weekdays: Sequence[str], *, today: dt.date
+) -> tuple[dict | None, str, list[FormProblem]]:
+    """The timetable fields of a desk form → (schedule spec, "") for its own timetable, or (None, dimension) when it
+    follows the service level (`timetable`). Fields: `windows` ("08:00-09:00, 20:00-06:00"), `every_minutes`,
+    `schedule_kind` with `weekdays`, `every_days` + `anchor` (default: today) or `days` ("1, 15, last").
+    Problems name the form field; the spec itself is checked by `parse_schedule` where it is used."""
+    source = (get.get("timetable") or "own").strip()
+    if source != "own":
+        return None, source, []
+    problems: list[FormProblem] = []
+    windows = []
+    for part in (get.get("windows") or "").translate(WINDOW_SEPARATORS).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        start, dash, end = (piece.strip() for piece in part.partition("-"))
+        if not dash or len(start) not in (4, 5) or len(end) not in (4, 5):
+            problems.append(FormProblem("windows", "invalid"))
+            windows = []
+            break
+        windows.append({"start": start.zfill(5), "end": end.zfill(5)})
+    else:
+        if not windows:
+            problems.append(FormProblem("windows", "required"))
+    kind = get.get("schedule_kind") or "daily"
+    spec: dict[str, Any] = {"kind": kind, "windows": windows}
+
+    def whole(name: str) -> int | None:
+        raw = (get.get(name) or "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            problems.append(FormProblem(name, "not_a_number"))
+            return None
+        return int(raw)
+
+    every = whole("every_minutes")
+    if every is not None:
+        spec["every_minutes"] = every
+    if kind == "weekly":
+        spec["weekdays"] = [int(day) for day in weekdays if day.isdigit()]
+    elif kind == "every_n_days":
+        spec["every_days"] = whole("every_days")
+        spec["anchor"] = (get.get("anchor") or "").strip() or today.isoformat()
+    elif kind == "monthly":
+        days = [d.strip() for d in (get.get("days") or "").translate(WINDOW_SEPARATORS).split(",") if d.strip()]
+        spec["days"] = [int(d) if d.isdigit() else d for d in days]
+    return spec, "", problems

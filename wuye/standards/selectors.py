@@ -45,10 +45,12 @@ def estate_profile_history(estate_id: int) -> QuerySet[EstateProfile]:
 
 
 def effective_values(assignment: EstateProfile | None) -> dict | None:
-    """The values in force under an assignment: its profile's with the contract's overrides on top."""
+    """The values in force under an assignment: its profile's (as they were then, when the profile has been edited
+    since) with the contract's overrides on top."""
     if assignment is None:
         return None
-    return rules.effective_profile(assignment.profile.values(), assignment.overrides or {})
+    values = assignment.profile_values or assignment.profile.values()
+    return rules.effective_profile(values, assignment.overrides or {})
 
 
 def standards_estate_get(user, estate_id: int) -> Estate:
@@ -103,7 +105,7 @@ def plan_list(user, *, estate_id: int | None = None, discipline: str | None = No
     plans = (
         plans_visible(user)
         .filter(is_active=True)
-        .select_related("estate", "grid", "building", "public_area", "assignee")
+        .select_related("estate", "grid", "building", "public_area", "equipment", "assignee")
         .prefetch_related(Prefetch("sop_items", queryset=SopItem.objects.order_by("position")))
     )
     if estate_id:

@@ -215,6 +215,7 @@ def profile_update(
         prefix="",
         message=_("The service level could not be saved."),
     )
+    before = profile.values()
     changed = []
     for key, value in values.items():
         if key == "frequencies":
@@ -224,6 +225,7 @@ def profile_update(
             changed.append(key)
     if not changed:
         return profile
+    _freeze_history(profile, before, actor=actor, now=now)
     profile.save(update_fields=[*changed, "updated_at"])
     if set(changed) & set(rules.SLA_FIELDS):
         profile_sla_sync(profile=profile)
@@ -235,6 +237,30 @@ def profile_update(
             if assignment is not None and assignment.profile_id == profile.id:
                 _replan_profile_tasks(estate_id=estate_id, since=now, now=now)
     return profile
+
+
+def _freeze_history(profile: ServiceLevelProfile, before: dict, *, actor: User | None, now: dt.datetime) -> int:
+    """Before a profile's values change: every assignment to it that started before now keeps the values it was
+    judged by (`profile_values`), and each estate following it now continues under a new row from now (same
+    contract, applied at once) that reads the new values. Returns how many estates got a new row."""
+    started = EstateProfile.objects.filter(profile=profile, valid_from__lt=now, profile_values__isnull=True)
+    continued = 0
+    for estate_id in started.values_list("estate_id", flat=True).distinct().order_by():
+        current = estate_profile_at(estate_id, now)
+        if current is None or current.profile_id != profile.id or current.valid_from >= now:
+            continue
+        EstateProfile.objects.create(
+            estate_id=estate_id,
+            profile=profile,
+            valid_from=now,
+            overrides=current.overrides,
+            contract_ref=current.contract_ref,
+            applied_at=now,
+            created_by=actor,
+        )
+        continued += 1
+    started.update(profile_values=before)
+    return continued
 
 
 @transaction.atomic
@@ -351,6 +377,7 @@ class NewPlan:
     schedule: dict | None = None
     profile_dimension: str = ""
     grace_minutes: int = 120
+    equipment: Any = None  # an equipment.Equipment of the estate (not imported: equipment may build on standards)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
 
@@ -413,7 +440,13 @@ def plan_create(*, actor: User | None, new: NewPlan) -> Plan:
         )
     if new.assignee is not None and not Membership.objects.filter(user=new.assignee, estate=estate).exists():
         errors.add("assignee_id", "not_found", _("This person does not work in the estate."))
-    for name, place in (("grid_id", new.grid), ("building_id", new.building), ("public_area_id", new.public_area)):
+    places = (
+        ("grid_id", new.grid),
+        ("building_id", new.building),
+        ("public_area_id", new.public_area),
+        ("equipment_id", new.equipment),
+    )
+    for name, place in places:
         if place is not None and place.estate_id != estate.id:
             errors.add(name, "not_found", _("This place is not in the estate."))
     if not 0 <= new.grace_minutes <= 7 * 24 * 60:
@@ -429,6 +462,7 @@ def plan_create(*, actor: User | None, new: NewPlan) -> Plan:
         grid=new.grid,
         building=new.building,
         public_area=new.public_area,
+        equipment=new.equipment,
         assignee=new.assignee,
         assignee_role=new.assignee_role,
         schedule=new.schedule,

@@ -921,6 +921,8 @@ def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrde
         _survey_after_close(order, now)
     if order.kind == Kind.ALARM and order.status != from_status:
         _alarms_after_order_moved(order, from_status, now)
+    if order.kind == Kind.RECTIFICATION and order.status in (Status.RESOLVED, Status.CLOSED):
+        _recheck_after_rectification(order, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -944,6 +946,15 @@ def _alarms_after_order_moved(order: WorkOrder, from_status: str, now: dt.dateti
     from wuye.iot.services import alarms_after_order_moved
 
     alarms_after_order_moved(order=order, from_status=from_status, now=now)
+
+
+def _recheck_after_rectification(order: WorkOrder, now: dt.datetime) -> None:
+    """A rectification (整改) whose work is done schedules the re-check of the inspection item it came from, at once
+    (a no-op for rectifications not raised by an inspection, and for the second of resolve → close)."""
+    # Imported here: inspections build on work orders.
+    from wuye.inspections.services import rectification_resolved
+
+    rectification_resolved(order=order, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:

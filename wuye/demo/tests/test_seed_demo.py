@@ -259,3 +259,26 @@ def test_the_demo_estate_has_devices_rules_alarm_history_and_an_alarm_work_order
     ordered = alarms.filter(work_order__kind="alarm", work_order__priority="emergency")
     assert ordered.filter(status="cleared").exists() and ordered.filter(status="raised").exists()
     assert alarms.filter(events__action="escalate").exists()
+
+
+def test_the_demo_estates_have_routes_with_labels_and_a_month_of_patrols_and_inspections(demo):
+    from wuye.inspections import codes
+    from wuye.inspections.models import Inspection, Round, Route
+    from wuye.inspections.selectors import achieved_month, route_labels
+
+    now = clock.now()
+    for estate in Estate.objects.filter(company=demo):
+        routes = list(Route.objects.filter(estate=estate))
+        assert len(routes) == 2
+        for route in routes:
+            labels = route_labels(route)
+            assert len(labels) >= 2
+            assert all(codes.verify(estate.id, codes.parse(label.payload)) for label in labels)
+        past = Round.objects.filter(estate=estate, closed_at__isnull=False)
+        assert past.filter(window_start__lt=now - dt.timedelta(days=25)).exists()
+        assert {"complete", "missed"} <= set(past.values_list("status", flat=True))
+        inspections = Inspection.objects.filter(estate=estate)
+        assert {"routine", "spot_check", "recheck"} <= set(inspections.values_list("kind", flat=True))
+        report = achieved_month(estate, year=now.year, month=now.month, now=now)
+        patrol = next(line for line in report.lines if line.code == "patrol_checkpoints")
+        assert patrol.achieved_value is not None and patrol.achieved_value > 0.5

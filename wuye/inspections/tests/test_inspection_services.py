@@ -184,40 +184,63 @@ def resolve(order: WorkOrder, technician, at):
     return order
 
 
-def test_the_resolved_order_schedules_one_recheck_for_the_inspector(cast):
+def rechecks_of(item: InspectionItem):
+    return Inspection.objects.filter(kind=InspectionKind.RECHECK, items__recheck_of=item)
+
+
+def test_resolving_the_order_schedules_one_recheck_for_the_inspector_at_once(cast):
     inspection = fail_two(cast, inspect(cast))
     pump = items(inspection)["eng-pump-room"]
     later = NOW + dt.timedelta(hours=3)
     order = resolve(pump.work_order, cast.technician, later)
     assert order.status == Status.RESOLVED
-    recheck = services.rectification_resolved(order=order, now=later)
-    assert recheck is not None and recheck.kind == InspectionKind.RECHECK
+    # The work-order hook created it in the resolve's own transaction: no job had to run.
+    (recheck,) = rechecks_of(pump)
     assert (recheck.inspector_id, recheck.due_at) == (cast.technician.id, later + dt.timedelta(hours=24))
     (item,) = recheck.items.all()
     assert (item.code, item.recheck_of_id, item.kind) == ("eng-pump-room", pump.id, ItemKind.READING)
     pump.refresh_from_db()
     assert pump.rectified_at == later
-    # The hook and the sync job both seeing it: still one re-check.
+    # Calling it again, the sync job, and closing the order after the owner's visit: still one re-check.
     assert services.rectification_resolved(order=order, now=later) is None
     assert services.rectifications_sync(now=later) == 0
+    workorder_services.workorder_act(
+        actor=cast.supervisor, order_id=order.id, action="force_close", params={"reason": "已复核"}, now=later
+    )
     assert Inspection.objects.filter(kind=InspectionKind.RECHECK).count() == 1
     assert Notification.objects.filter(recipient=cast.technician, kind="inspection.recheck").count() == 1
+
+
+def test_force_closing_a_rectification_schedules_its_recheck_too(cast):
+    inspection = fail_two(cast, inspect(cast))
+    roof = items(inspection)["eng-roof"]
+    workorder_services.workorder_act(
+        actor=cast.supervisor,
+        order_id=roof.work_order_id,
+        action="force_close",
+        params={"reason": "已由外包单位处理"},
+        now=NOW + dt.timedelta(hours=2),
+    )
+    (recheck,) = rechecks_of(roof)
+    assert recheck.due_at == NOW + dt.timedelta(hours=26)
 
 
 def test_the_sync_job_catches_orders_completed_without_the_hook(cast):
     inspection = fail_two(cast, inspect(cast))
     rows = items(inspection)
-    resolve(rows["eng-pump-room"].work_order, cast.technician, NOW + dt.timedelta(hours=1))
-    workorder_services.workorder_act(
-        actor=cast.supervisor,
-        order_id=rows["eng-roof"].work_order_id,
-        action="force_close",
-        params={"reason": "已由外包单位处理"},
-        now=NOW + dt.timedelta(hours=2),
-    )
+    # Orders completed behind the services' back (an import, a repair by hand in the database): no hook ran.
+    WorkOrder.objects.filter(pk=rows["eng-pump-room"].work_order_id).update(status=Status.RESOLVED)
+    WorkOrder.objects.filter(pk=rows["eng-roof"].work_order_id).update(status=Status.CLOSED)
+    assert not Inspection.objects.filter(kind=InspectionKind.RECHECK).exists()
     assert services.rectifications_sync(now=NOW + dt.timedelta(hours=2)) == 2
     assert services.rectifications_sync(now=NOW + dt.timedelta(hours=3)) == 0
-    assert Inspection.objects.filter(kind=InspectionKind.RECHECK).count() == 2
+    assert rechecks_of(rows["eng-pump-room"]).count() == 1 and rechecks_of(rows["eng-roof"]).count() == 1
+
+
+def test_the_sync_job_leaves_open_rectifications_alone(cast):
+    fail_two(cast, inspect(cast))
+    assert services.rectifications_sync(now=NOW + dt.timedelta(hours=2)) == 0
+    assert not Inspection.objects.filter(kind=InspectionKind.RECHECK).exists()
 
 
 def test_a_hook_call_for_an_ordinary_order_does_nothing(cast):
@@ -239,8 +262,8 @@ def test_a_hook_call_for_an_ordinary_order_does_nothing(cast):
 
 def recheck_of(cast, inspection, code="eng-pump-room"):
     item = items(inspection)[code]
-    order = resolve(item.work_order, cast.technician, NOW + dt.timedelta(hours=1))
-    return services.rectification_resolved(order=order, now=NOW + dt.timedelta(hours=1)), item
+    resolve(item.work_order, cast.technician, NOW + dt.timedelta(hours=1))
+    return rechecks_of(item).get(), item
 
 
 def test_a_passed_recheck_verifies_the_rectification(cast):

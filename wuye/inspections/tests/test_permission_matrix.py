@@ -150,6 +150,36 @@ def png_upload(cast):
     }
 
 
+def route_form(cast, **changes):
+    return {
+        "estate": cast.estate.id,
+        "name": f"新巡更路线{next(_names)}",
+        "grid": cast.grid.id,
+        "order_rule": "strict",
+        "timetable": "own",
+        "schedule_kind": "daily",
+        "windows": "08:00-09:00, 20:00-06:00",
+        "tolerance_minutes": "10",
+        "assignee_role": "guard",
+        "checkpoints": [checkpoint.id for checkpoint in pf.checkpoints(cast)],
+        "is_active": "on",
+        **changes,
+    }
+
+
+def fresh_route(cast):
+    return pf.route(cast, name=f"管理路线{next(_names)}", role=Role.TECHNICIAN)
+
+
+def fresh_stop(cast):
+    route = fresh_route(cast)
+    return route, route.stops.order_by("position").first()
+
+
+def new_checkpoint_form(cast):
+    return {"name": f"新巡更点{next(_names)}", "public_area": pf.public_area(cast.estate, "北门", cast.grid).id}
+
+
 CASES = [
     # ---------------------------------------------------------------- patrols
     Case("GET", "/desk/patrol/", DESK_LIST, page=True),
@@ -237,6 +267,122 @@ CASES = [
         page=True,
         data={},
         label="POST /desk/patrol/checkpoints/{checkpoint}/retire/",
+    ),
+    # ---------------------------------------------------------------- managing routes and checkpoints
+    Case(
+        "GET",
+        "/desk/patrol/routes/new/",
+        {**expect(ok=200, who=MANAGERS), "stranger_supervisor": 200},
+        page=True,
+    ),
+    Case(
+        "POST",
+        "/desk/patrol/routes/new/",
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data=route_form,
+        label="POST /desk/patrol/routes/new/",
+    ),
+    Case(
+        "POST",
+        "/desk/patrol/routes/new/",
+        expect(ok=422, who=MANAGERS),
+        page=True,
+        data=lambda c: route_form(c, windows="after dinner"),
+        label="POST /desk/patrol/routes/new/ (unreadable windows)",
+    ),
+    Case(
+        "GET",
+        lambda c: f"/desk/patrol/routes/{fresh_route(c).id}/edit/",
+        expect(ok=200, who=MANAGERS),
+        page=True,
+        label="GET /desk/patrol/routes/{route}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/routes/{fresh_route(c).id}/edit/",
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data=lambda c: route_form(c, order_rule="any", windows="21:00-22:00"),
+        label="POST /desk/patrol/routes/{route}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/routes/{fresh_route(c).id}/edit/",
+        expect(ok=422, who=MANAGERS),
+        page=True,
+        data=lambda c: route_form(c, tolerance_minutes="999"),
+        label="POST /desk/patrol/routes/{route}/edit/ (tolerance out of range)",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/routes/{fresh_route(c).id}/stops/add/",
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data=new_checkpoint_form,
+        label="POST /desk/patrol/routes/{route}/stops/add/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/routes/{fresh_route(c).id}/stops/add/",
+        expect(ok=422, who=MANAGERS),
+        page=True,
+        data={"name": "", "public_area": ""},
+        label="POST /desk/patrol/routes/{route}/stops/add/ (no name, no place)",
+    ),
+    Case(
+        "POST",
+        lambda c: "/desk/patrol/routes/{}/stops/{}/move/".format(*(x.id for x in fresh_stop(c))),
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data={"direction": "down"},
+        label="POST /desk/patrol/routes/{route}/stops/{stop}/move/",
+    ),
+    Case(
+        "POST",
+        lambda c: "/desk/patrol/routes/{}/stops/{}/move/".format(*(x.id for x in fresh_stop(c))),
+        expect(ok=422, who=MANAGERS),
+        page=True,
+        data={"direction": "sideways"},
+        label="POST /desk/patrol/routes/{route}/stops/{stop}/move/ (no such direction)",
+    ),
+    Case(
+        "POST",
+        lambda c: "/desk/patrol/routes/{}/stops/{}/remove/".format(*(x.id for x in fresh_stop(c))),
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data={},
+        label="POST /desk/patrol/routes/{route}/stops/{stop}/remove/",
+    ),
+    Case(
+        "GET",
+        lambda c: f"/desk/patrol/checkpoints/{fresh_checkpoint(c)}/edit/",
+        expect(ok=200, who=MANAGERS),
+        page=True,
+        label="GET /desk/patrol/checkpoints/{checkpoint}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/checkpoints/{fresh_checkpoint(c)}/edit/",
+        expect(ok=302, who=MANAGERS),
+        page=True,
+        data=new_checkpoint_form,
+        label="POST /desk/patrol/checkpoints/{checkpoint}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/patrol/checkpoints/{fresh_checkpoint(c)}/edit/",
+        expect(ok=422, who=MANAGERS),
+        page=True,
+        data={"name": "", "public_area": ""},
+        label="POST /desk/patrol/checkpoints/{checkpoint}/edit/ (no name, no place)",
+    ),
+    Case(
+        "GET",
+        lambda c: f"/desk/patrol/routes/{shared_round(c).route_id}/labels.pdf",
+        expect(ok=200, who=MANAGERS),
+        page=True,
+        label="GET /desk/patrol/routes/{route}/labels.pdf",
     ),
     # ---------------------------------------------------------------- inspections
     Case("GET", "/desk/inspections/", DESK_LIST, page=True),

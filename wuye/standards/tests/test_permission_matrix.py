@@ -93,6 +93,39 @@ def assign_form(cast):
     }
 
 
+_plan_names = itertools.count(1)
+
+
+def plan_form(cast, **changes):
+    sf.seed(cast)
+    return {
+        "create": "1",
+        "estate": cast.estate.id,
+        "discipline": "cleaning",
+        "name": f"楼道保洁{next(_plan_names)}",
+        "sop_items": [sf.sop(cast, "cln-stairwell").id],
+        "grid": cast.grid.id,
+        "assignee_role": "cleaner",
+        "timetable": "own",
+        "schedule_kind": "daily",
+        "windows": "08:00-10:00",
+        **changes,
+    }
+
+
+MANAGE_PLANS = {
+    **dict.fromkeys(OWNERS, 403),
+    **dict.fromkeys(("service_agent", "technician"), 403),
+    **dict.fromkeys(("supervisor", "manager", "company_admin"), 200),
+    "stranger_supervisor": 404,
+    "anonymous": 401,
+}
+
+
+def manage_plans(status: int) -> dict[str, int]:
+    return {k: (status if v == 200 else v) for k, v in MANAGE_PLANS.items()}
+
+
 def api_url(path_maker, suffix=""):
     def url(cast):
         return f"/api/v1/standards/tasks/{path_maker(cast)}{suffix}"
@@ -191,8 +224,59 @@ CASES = [
         data={"profile": "", "valid_from": "not a date"},
         label="POST /desk/standards/estates/{estate}/profile/ (bad input)",
     ),
+    Case(
+        "GET",
+        lambda c: f"/desk/standards/profiles/{sf.seed(c) or sf.profile(c, 'level_2').id}/edit/",
+        {
+            **dict.fromkeys(OWNERS, 403),
+            **dict.fromkeys(("service_agent", "technician", "supervisor", "manager"), 403),
+            "company_admin": 200,
+            "stranger_supervisor": 404,
+            "anonymous": 401,
+        },
+        page=True,
+        label="GET /desk/standards/profiles/{profile}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/standards/profiles/{sf.seed(c) or sf.profile(c, 'level_2').id}/edit/",
+        {
+            **dict.fromkeys(OWNERS, 403),
+            **dict.fromkeys(("service_agent", "technician", "supervisor", "manager"), 403),
+            "company_admin": 302,
+            "stranger_supervisor": 404,
+            "anonymous": 401,
+        },
+        page=True,
+        data={"emergency_arrival_minutes": "45", "satisfaction_target_pct": "78"},
+        label="POST /desk/standards/profiles/{profile}/edit/",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/standards/profiles/{sf.seed(c) or sf.profile(c, 'level_2').id}/edit/",
+        {
+            **dict.fromkeys(OWNERS, 403),
+            **dict.fromkeys(("service_agent", "technician", "supervisor", "manager"), 403),
+            "company_admin": 422,
+            "stranger_supervisor": 404,
+            "anonymous": 401,
+        },
+        page=True,
+        data={"emergency_arrival_minutes": "0"},
+        label="POST /desk/standards/profiles/{profile}/edit/ (out of range)",
+    ),
     Case("GET", "/desk/standards/sop/", DESK_LIST, page=True),
     Case("GET", "/desk/standards/sop/?discipline=greening", DESK_LIST, page=True, label="GET sop ?discipline"),
+    Case("GET", "/desk/standards/plans/new/", {**MANAGE_PLANS, "stranger_supervisor": 200}, page=True),
+    Case("POST", "/desk/standards/plans/new/", manage_plans(302), page=True, data=plan_form, label="POST plans/new/"),
+    Case(
+        "POST",
+        "/desk/standards/plans/new/",
+        manage_plans(422),
+        page=True,
+        data=lambda c: plan_form(c, windows="morning"),
+        label="POST /desk/standards/plans/new/ (unreadable windows)",
+    ),
     Case("GET", "/desk/standards/plans/", DESK_LIST, page=True),
     Case("GET", "/desk/standards/tasks/", DESK_LIST, page=True),
     Case(

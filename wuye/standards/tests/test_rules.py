@@ -328,3 +328,27 @@ def test_a_window_closes_late_then_missed_after_the_grace():
 def test_every_dimension_in_the_choices_is_accepted_as_a_frequency():
     for dimension in Dimension.values:
         assert rules.profile_value_problems({"frequencies": {dimension: None}}, partial=True) == []
+
+
+def test_the_desk_timetable_form_reads_chinese_commas_short_hours_and_defaults_the_anchor_to_today():
+    form = {"windows": "8:00-9:30， 20:00–06:00", "every_minutes": "60", "schedule_kind": "every_n_days"}
+    spec, dimension, problems = rules.schedule_from_form(form, [], today=dt.date(2026, 11, 27))
+    assert problems == [] and dimension == ""
+    assert spec == {
+        "kind": "every_n_days",
+        "windows": [{"start": "08:00", "end": "09:30"}, {"start": "20:00", "end": "06:00"}],
+        "every_minutes": 60,
+        "every_days": None,
+        "anchor": "2026-11-27",
+    }
+    rules.parse_schedule({**spec, "every_days": 2})  # what the form gives is what the scheduler takes
+
+
+def test_the_desk_timetable_form_names_the_field_it_cannot_read():
+    today = dt.date(2026, 11, 27)
+    assert rules.schedule_from_form({"windows": ""}, [], today=today)[2] == [rules.FormProblem("windows", "required")]
+    assert rules.schedule_from_form({"windows": "all night"}, [], today=today)[2][0].field == "windows"
+    assert rules.schedule_from_form({"windows": "08:00-09:00", "every_minutes": "an hour"}, [], today=today)[2] == [
+        rules.FormProblem("every_minutes", "not_a_number")
+    ]
+    assert rules.schedule_from_form({"timetable": "key_area_patrol"}, [], today=today) == (None, "key_area_patrol", [])

@@ -124,6 +124,37 @@ def test_a_company_editing_its_profile_moves_the_limit_of_new_orders_only(cast):
     assert list(other_policy_limits) == [30]
 
 
+def test_editing_a_profile_keeps_the_values_that_applied_before_the_edit(cast):
+    from wuye.standards.models import EstateProfile
+    from wuye.standards.selectors import effective_values, estate_profile_at
+
+    sf.assign(cast, "level_1", overrides={"lights_working_pct": 97})
+    week_ago = NOW - dt.timedelta(days=7)
+    before = estate_profile_at(cast.estate.id, week_ago)
+    patrol = {"kind": "daily", "windows": [{"start": "00:00", "end": "24:00"}], "every_minutes": 30}
+    edited_at = NOW + dt.timedelta(hours=1)
+    services.profile_update(
+        actor=None,
+        profile_id=sf.profile(cast).id,
+        values={"emergency_arrival_minutes": 25, "frequencies": {"key_area_patrol": patrol}},
+        now=edited_at,
+    )
+    then = effective_values(estate_profile_at(cast.estate.id, week_ago))
+    now = effective_values(estate_profile_at(cast.estate.id, edited_at + dt.timedelta(minutes=1)))
+    assert estate_profile_at(cast.estate.id, week_ago).id == before.id
+    assert then["emergency_arrival_minutes"] == 30 and then["frequencies"]["key_area_patrol"]["every_minutes"] == 60
+    assert now["emergency_arrival_minutes"] == 25 and now["frequencies"]["key_area_patrol"]["every_minutes"] == 30
+    # The contract's own value carries over to the row the estate continues under.
+    assert then["lights_working_pct"] == now["lights_working_pct"] == 97
+    rows = EstateProfile.objects.filter(estate=cast.estate).order_by("valid_from")
+    assert [(row.valid_from == edited_at, row.profile_values is None) for row in rows] == [(False, False), (True, True)]
+    # A second edit freezes the row in force since the first one, not the first one again.
+    services.profile_update(
+        actor=None, profile_id=sf.profile(cast).id, values={"emergency_arrival_minutes": 20}, now=edited_at
+    )
+    assert effective_values(estate_profile_at(cast.estate.id, week_ago))["emergency_arrival_minutes"] == 30
+
+
 def test_a_contract_override_of_an_sla_limit_is_reported_as_not_enforced(cast):
     wf.seed_catalogue(cast)
     sf.seed(cast)

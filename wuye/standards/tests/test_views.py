@@ -60,6 +60,87 @@ def test_a_manager_changes_the_estates_level_and_work_orders_follow(cast):
     assert (latest.profile.code, latest.contract_ref, latest.created_by) == ("level_2", "补充协议", cast.manager)
 
 
+def test_a_contract_overrides_the_levels_emergency_arrival(cast):
+    wf.seed_catalogue(cast)
+    sf.assign(cast, "level_1")
+    response = cast.browser("manager").post(
+        f"/desk/standards/estates/{cast.estate.id}/profile/",
+        {
+            "profile": sf.profile(cast, "level_2").id,
+            "valid_from": "2026-11-27T08:00",
+            "override_emergency_arrival_minutes": "45",
+            "override_lights_working_pct": "",
+        },
+    )
+    assert response.status_code == 302
+    latest = EstateProfile.objects.filter(estate=cast.estate).order_by("-valid_from").first()
+    assert (latest.profile.code, latest.overrides) == ("level_2", {"emergency_arrival_minutes": 45})
+
+
+def test_a_contract_value_out_of_range_is_refused_naming_it(cast):
+    sf.assign(cast, "level_1")
+    response = english(cast, "manager").post(
+        f"/desk/standards/estates/{cast.estate.id}/profile/",
+        {
+            "profile": sf.profile(cast, "level_2").id,
+            "valid_from": "2026-11-27T08:00",
+            "override_emergency_arrival_minutes": "2",
+        },
+    )
+    assert response.status_code == 422
+    assert 'data-field="overrides.emergency_arrival_minutes"' in text(response)
+    assert "Emergency repair arrival (minutes):" in text(response)
+    assert EstateProfile.objects.filter(estate=cast.estate).count() == 1
+
+
+def test_the_company_edits_a_level_and_work_orders_follow_its_new_limit(cast):
+    from wuye.workorders.models import SlaTarget
+
+    wf.seed_catalogue(cast)
+    sf.assign(cast, "level_2")
+    profile = sf.profile(cast, "level_2")
+    frequency = '{"kind": "daily", "windows": [{"start": "08:00", "end": "20:00"}], "every_minutes": 180}'
+    response = cast.browser("company_admin").post(
+        f"/desk/standards/profiles/{profile.id}/edit/",
+        {
+            "emergency_arrival_minutes": "50",
+            "satisfaction_target_pct": "76",
+            "lift_hours": "06:00-24:00",
+            "frequencies.key_area_patrol": frequency,
+            "frequencies.glass_cleaning": "",
+        },
+    )
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.emergency_arrival_minutes, profile.satisfaction_target_pct) == (50, 76)
+    assert profile.frequencies["key_area_patrol"]["every_minutes"] == 180
+    assert profile.frequencies["glass_cleaning"] is None
+    assert SlaTarget.objects.filter(
+        policy__company=cast.company, service_level="level_2", priority="emergency", step="arrive", limit_minutes=50
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("emergency_arrival_minutes", "soon"),
+        ("emergency_arrival_minutes", "2"),
+        ("lift_hours", "all day"),
+        ("frequencies.road_sweeping", "{not json"),
+        ("frequencies.road_sweeping", '{"kind": "hourly"}'),
+    ],
+)
+def test_a_bad_profile_value_is_refused_naming_the_field(cast, field, value):
+    sf.seed(cast)
+    profile = sf.profile(cast, "level_1")
+    before = (profile.emergency_arrival_minutes, profile.lift_hours, profile.frequencies)
+    response = cast.browser("company_admin").post(f"/desk/standards/profiles/{profile.id}/edit/", {field: value})
+    assert response.status_code == 422
+    assert f'data-field="{field}"' in text(response)
+    profile.refresh_from_db()
+    assert (profile.emergency_arrival_minutes, profile.lift_hours, profile.frequencies) == before
+
+
 def test_a_backdated_change_is_refused_on_the_page_with_the_reason(cast):
     sf.assign(cast, "level_1")
     response = cast.browser("manager").post(
@@ -194,3 +275,105 @@ def test_list_pages_cost_the_same_queries_for_more_rows(cast):
     account_services.membership_ensure(user=cast.technician, estate=other, role="technician")
     sf.assign(cast, "level_2", estate=other)
     assert _queries(client, "/desk/standards/profiles/") == profiles_before
+
+
+def plan_form(cast, **changes):
+    sf.seed(cast)
+    return {
+        "create": "1",
+        "estate": cast.estate.id,
+        "discipline": "cleaning",
+        "name": "周末楼道保洁",
+        "sop_items": [sf.sop(cast, "cln-stairwell").id],
+        "grid": cast.grid.id,
+        "assignee_role": "cleaner",
+        "timetable": "own",
+        "schedule_kind": "weekly",
+        "weekdays": ["6", "7"],
+        "windows": "08:00-10:00, 14:00-16:00",
+        "grace_minutes": "60",
+        **changes,
+    }
+
+
+def test_a_supervisor_creates_a_weekend_plan_and_its_tasks_are_generated(cast):
+    from wuye.standards.models import Plan
+
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast))
+    assert response.status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert plan.schedule == {
+        "kind": "weekly",
+        "windows": [{"start": "08:00", "end": "10:00"}, {"start": "14:00", "end": "16:00"}],
+        "weekdays": [6, 7],
+    }
+    assert (plan.grid_id, plan.assignee_role, plan.grace_minutes) == (cast.grid.id, "cleaner", 60)
+    assert list(plan.sop_items.values_list("code", flat=True)) == ["cln-stairwell"]
+    # NOW is Friday 27 November: two tasks on Saturday and two on Sunday within the two-week horizon's first days.
+    weekdays = {task.window_start.astimezone(NOW.tzinfo).isoweekday() for task in Task.objects.filter(plan=plan)}
+    assert weekdays == {6, 7}
+
+
+def test_a_plan_following_the_service_level_needs_no_windows(cast):
+    from wuye.standards.models import Plan
+
+    sf.assign(cast, "level_1")
+    form = plan_form(cast, timetable="road_sweeping", windows="", weekdays=[])
+    assert cast.browser("manager").post("/desk/standards/plans/new/", form).status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert (plan.schedule, plan.profile_dimension) == (None, "road_sweeping")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"windows": "morning"}, "windows"),
+        ({"windows": "08:00-08:00"}, "windows"),
+        ({"weekdays": []}, "weekdays"),
+        ({"name": ""}, "name"),
+        ({"sop_items": []}, "sop_items"),
+        ({"assignee_role": "owner"}, "assignee_role"),
+        ({"grace_minutes": "soon"}, "grace_minutes"),
+        ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"}, "ends_on"),
+        ({"grid": "999999"}, "grid"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_a_bad_plan_form_is_refused_naming_the_field(cast, changes, field):
+    from wuye.standards.models import Plan
+
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast, **changes))
+    assert response.status_code == 422
+    assert f'data-field="{field}"' in text(response)
+    assert not Plan.objects.filter(name="周末楼道保洁").exists()
+
+
+def pump(cast, estate=None):
+    from wuye.equipment.services import NewEquipment, equipment_create
+
+    estate = estate or cast.estate
+    return equipment_create(
+        estate=estate,
+        new=NewEquipment(code="PUMP-1", name="生活水泵 1号", category="water_pump", building=estate.buildings.first()),
+        now=NOW,
+    )
+
+
+def test_a_plan_can_be_on_one_item_of_equipment(cast):
+    from wuye.standards.models import Plan
+
+    sf.seed(cast)
+    item = pump(cast)
+    form = plan_form(cast, discipline="engineering", sop_items=[sf.sop(cast, "eng-pump-room").id], equipment=item.id)
+    form["assignee_role"] = "technician"
+    assert cast.browser("supervisor").post("/desk/standards/plans/new/", form).status_code == 302
+    plan = Plan.objects.get(name="周末楼道保洁")
+    assert plan.equipment_id == item.id and "生活水泵 1号" in plan.place_label
+
+
+def test_equipment_of_another_estate_is_refused_naming_the_field(cast):
+    sf.seed(cast)
+    foreign = pump(cast, estate=cast.other_estate)
+    response = cast.browser("supervisor").post("/desk/standards/plans/new/", plan_form(cast, equipment=foreign.id))
+    assert response.status_code == 422
+    assert 'data-field="equipment"' in text(response)
