@@ -19,13 +19,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wuye.accounts.models import Residency
+from wuye.accounts.choices import Role
+from wuye.accounts.models import Membership, Residency, User
 from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, ValidationFailed
 from wuye.estates.models import Building, Company, Estate, Grid
 from wuye.notifications import services as notification_services
-from wuye.staff.choices import Skill
-from wuye.workorders.choices import Kind as OrderKind
 from wuye.workorders.choices import Status as OrderStatus
 from wuye.workorders.models import WorkOrder
 
@@ -34,13 +33,15 @@ from .choices import (
     CHOICE_KINDS,
     TRANSITIONS,
     Dimension,
+    FollowUpCause,
+    FollowUpStatus,
     Phase,
     QuestionKind,
     SurveyAction,
     SurveyKind,
     SurveyStatus,
 )
-from .models import Answer, Choice, Invitation, Question, Response, Survey, SurveyEvent
+from .models import Answer, Choice, FollowUp, Invitation, Question, Response, Survey, SurveyEvent
 
 AFTER_ORDER_OPEN_FOR = dt.timedelta(days=7)
 MAX_QUESTIONS = 50
@@ -447,7 +448,20 @@ def response_submit(*, user, survey: Survey, answers: Mapping[int, object], now:
     Answer.choices.through.objects.bulk_create(links)
     if any(a.text for a in clean):
         _classify_after_commit(response.id)
+    if survey.kind == SurveyKind.AFTER_ORDER and not survey.anonymous and survey.work_order_id:
+        _follow_up_for_low_answer(survey, clean, now)
     return response
+
+
+def _follow_up_for_low_answer(survey: Survey, clean: Sequence[rules.CleanAnswer], now: dt.datetime) -> None:
+    """A 1 or 2 in the (named) survey after an order opens a follow-up. Anonymous surveys never do: a follow-up
+    names the order and so the person; their low answers only count in the index."""
+    low = [a.number for a in clean if rules.answer_is_low(a.number)]
+    if not low:
+        return
+    detail = " ".join(a.text for a in clean if a.text)
+    order = WorkOrder.objects.select_related("grid__leader", "estate").get(pk=survey.work_order_id)
+    follow_up_open(order=order, cause=FollowUpCause.LOW_SURVEY_ANSWER, score=min(low), detail=detail, now=now)
 
 
 def _classify_after_commit(response_id: int) -> None:
@@ -474,20 +488,9 @@ def text_answers_classify(*, response_id: int) -> int:
 
 
 def order_dimension(order: WorkOrder) -> str:
-    """The service dimension a work order's survey question measures: from the skill its category needs, else
-    engineering for repairs and customer service for the rest."""
-    by_skill = {
-        Skill.CLEANING: Dimension.CLEANING,
-        Skill.GREENING: Dimension.GREENING,
-        Skill.SECURITY: Dimension.SECURITY,
-        Skill.CUSTOMER_CARE: Dimension.CUSTOMER_SERVICE,
-    }
-    skill = order.category.required_skill
-    if skill:
-        return by_skill.get(skill, Dimension.ENGINEERING)
-    if order.kind in (OrderKind.REPAIR_HOME, OrderKind.REPAIR_PUBLIC, OrderKind.MAINTENANCE, OrderKind.ALARM):
-        return Dimension.ENGINEERING
-    return Dimension.CUSTOMER_SERVICE
+    """The service dimension a work order's survey question measures (rules.order_dimension: complaints and
+    inquiries are customer service, otherwise the skill its category needs, else engineering)."""
+    return rules.order_dimension(order.kind, order.category.required_skill or "")
 
 
 def after_order_survey_invite(*, order: WorkOrder, now: dt.datetime | None = None) -> Survey | None:
@@ -539,3 +542,96 @@ def _after_order_create(order: WorkOrder, reporter, now: dt.datetime) -> Survey:
     )
     _notify_after_commit(survey.id)
     return survey
+
+
+# ---------------------------------------------------------------- follow-ups on low scores
+
+
+class FollowUpDone(SurveyStateError):
+    code = "already_done"
+
+
+def follow_up_recipients(order: WorkOrder) -> list[User]:
+    """Who is told about a follow-up on the order: its grid's leader, or when the grid has none (or the order is in
+    no grid, or the leader's account is disabled) the estate's supervisors."""
+    grid = order.grid
+    if grid is not None and grid.leader is not None and grid.leader.is_active:
+        return [grid.leader]
+    ids = Membership.objects.filter(estate_id=order.estate_id, role=Role.SUPERVISOR).values("user_id")
+    return list(User.objects.filter(id__in=ids, is_active=True).order_by("id"))
+
+
+def follow_up_open(*, order: WorkOrder, cause: str, now: dt.datetime, score: int | None = None, detail: str = ""):
+    """Open the follow-up of an order for a cause, assigned to the grid leader (none: the estate's supervisors
+    share it), due FOLLOW_UP_DUE_AFTER later, and tell them through the notification outbox in the same
+    transaction. Idempotent: an order has at most one follow-up per cause (the database's rule too); calling again
+    returns the existing one and notifies nobody."""
+    existing = FollowUp.objects.filter(work_order=order, cause=cause).first()
+    if existing is not None:
+        return existing
+    recipients = follow_up_recipients(order)
+    grid = order.grid
+    leader = grid.leader if grid is not None and grid.leader is not None and grid.leader.is_active else None
+    try:
+        with transaction.atomic():  # a savepoint: a racing twin leaves the caller's transaction usable
+            follow_up = FollowUp.objects.create(
+                estate_id=order.estate_id,
+                grid_id=order.grid_id,
+                work_order=order,
+                cause=cause,
+                assignee=leader,
+                score=score,
+                detail=(detail or "")[:500],
+                opened_at=now,
+                due_at=rules.follow_up_due(now),
+            )
+    except IntegrityError:
+        return FollowUp.objects.get(work_order=order, cause=cause)
+    for recipient in recipients:
+        notification_services.notify(
+            recipient=recipient,
+            kind="followup.opened",
+            title=notification_services.text_later(
+                gettext_lazy("Follow up order %(number)s: %(cause)s"),
+                number=order.number,
+                cause=FollowUpCause(cause).label,
+            ),
+            body=notification_services.text_later(
+                gettext_lazy("Please call the owner back and record what you did by %(due_at)s."),
+                due_at=follow_up.due_at,
+            ),
+            link=reverse("desk:surveys:follow_ups"),
+            estate=order.estate,
+            dedupe_key=f"follow-up:{follow_up.id}",
+        )
+    return follow_up
+
+
+def follow_up_after_order_event(*, order: WorkOrder, action: str, payload: dict, now: dt.datetime) -> None:
+    """Called by the work-order service after every move (workorders.services._after_move): a low rating (not
+    satisfied, not fixed, or 1–2 of 5) or an unsatisfied return visit opens a follow-up."""
+    if action == "rate" and rules.rating_is_low(payload.get("verdict"), payload.get("score")):
+        score = payload.get("score") if isinstance(payload.get("score"), int) else None
+        follow_up_open(
+            order=order, cause=FollowUpCause.LOW_RATING, score=score, detail=order.rating_comment or "", now=now
+        )
+    elif action == "visit" and payload.get("satisfied") is False:
+        follow_up_open(order=order, cause=FollowUpCause.UNSATISFIED_VISIT, detail=payload.get("note") or "", now=now)
+
+
+@transaction.atomic
+def follow_up_done(*, actor, follow_up_id: int, note: str, now: dt.datetime) -> FollowUp:
+    """The grid leader (or a supervisor) records what was done: a note is required; a follow-up is done once."""
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up_id)
+    if follow_up.status != FollowUpStatus.OPEN:
+        raise FollowUpDone(_("This follow-up is already done."))
+    note = (note or "").strip()
+    errors = ErrorCollector()
+    if not note:
+        errors.add("note", "required", _("Write what you did (called the owner, what was agreed)."))
+    elif len(note) > 1000:
+        errors.add("note", "too_long", _("At most 1000 characters."))
+    errors.raise_if_any(_("The follow-up could not be recorded."))
+    follow_up.status, follow_up.note, follow_up.done_at, follow_up.done_by = FollowUpStatus.DONE, note, now, actor
+    follow_up.save(update_fields=["status", "note", "done_at", "done_by", "updated_at"])
+    return follow_up

@@ -870,6 +870,8 @@ def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrde
     call back into the apps built on them (each import is local because those apps import work orders)."""
     if order.status == Status.CLOSED and from_status != Status.CLOSED:
         _survey_after_close(order, now)
+    if action in (Action.RATE, Action.VISIT):
+        _follow_up_after_feedback(order, action, event, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -885,6 +887,13 @@ def _survey_after_close(order: WorkOrder, now: dt.datetime) -> None:
     from wuye.engagement.services import after_order_survey_invite
 
     after_order_survey_invite(order=order, now=now)
+
+
+def _follow_up_after_feedback(order: WorkOrder, action: str, event: WorkOrderEvent, now: dt.datetime) -> None:
+    """A low rating or an unsatisfied return visit opens a follow-up for the grid leader, in the same transaction."""
+    from wuye.engagement.services import follow_up_after_order_event
+
+    follow_up_after_order_event(order=order, action=action, payload=event.payload, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:
