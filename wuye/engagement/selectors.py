@@ -635,3 +635,87 @@ def my_follow_ups(user, *, status: str | None = FollowUpStatus.OPEN) -> QuerySet
 
 def follow_up_get(user, follow_up_id: int) -> FollowUp:
     return get_object_or_404(follow_ups_visible(user), pk=follow_up_id)
+
+
+def satisfaction_series(place: Place, periods: list[tuple[dt.date, dt.date]]) -> list[float | None]:
+    """The overall index of the place for each period, in three queries whatever the number of periods (counts
+    per local day, summed per period here): the KPI dashboard's value, last year and 12-month trends. Equal to
+    `satisfaction_overall` for each period (a test checks it)."""
+    if not periods:
+        return []
+    tz = clock.local_tz()
+    first = min(start for start, _end in periods)
+    last = max(end for _start, end in periods)
+    satisfied = Q(number__gte=rules.SATISFIED_FROM_SCORE)
+    year_from, year_to = local_bounds(first - dt.timedelta(days=rules.YEARLY_WINDOW_DAYS - 1), last)
+    yearly = (
+        Answer.objects.filter(
+            _place_filter(place, _YEARLY_FIELDS),
+            question__survey__kind=SurveyKind.YEARLY_SATISFACTION,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=year_from,
+            response__submitted_at__lt=year_to,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values("day", "question__dimension", "question__survey__anonymous")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    since, until = local_bounds(first, last)
+    ratings = (
+        WorkOrderEvent.objects.filter(
+            _place_filter(place, _RATING_FIELDS), action=OrderAction.RATE, at__gte=since, at__lt=until
+        )
+        .annotate(day=TruncDate("at", tzinfo=tz))
+        .values("day", "order__kind", "order__category__required_skill")
+        .annotate(**_satisfied_and_total(Q(payload__verdict="good")))
+        .order_by()
+    )
+    after = (
+        Answer.objects.filter(
+            _place_filter(place, _AFTER_FIELDS),
+            question__survey__kind=SurveyKind.AFTER_ORDER,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values("day", "question__dimension")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    yearly_days = [
+        (row["day"], row["question__dimension"], row["question__survey__anonymous"], row["satisfied"], row["total"])
+        for row in yearly
+    ]
+    order_days = [
+        (
+            row["day"],
+            rules.order_dimension(row["order__kind"], row["order__category__required_skill"] or ""),
+            row["satisfied"],
+            row["total"],
+        )
+        for row in ratings
+    ]
+    order_days += [(row["day"], row["question__dimension"], row["satisfied"], row["total"]) for row in after]
+    values = []
+    for start, end in periods:
+        window_start = end - dt.timedelta(days=rules.YEARLY_WINDOW_DAYS - 1)
+        named: dict = defaultdict(rules.Tally)
+        anonymous: dict = defaultdict(rules.Tally)
+        for day, dim, is_anonymous, sat, total in yearly_days:
+            if window_start <= day <= end:
+                (anonymous if is_anonymous else named)[dim].add(sat, total)
+        for dim, tally in anonymous.items():
+            if not place.is_small or tally.total >= rules.ANONYMITY_MIN_RESPONSES:
+                named[dim].add(tally.satisfied, tally.total)
+        orders: dict = defaultdict(rules.Tally)
+        for day, dim, sat, total in order_days:
+            if start <= day <= end:
+                orders[dim].add(sat, total)
+        values.append(rules.satisfaction_index(named, orders).overall)
+    return values
