@@ -635,3 +635,84 @@ def follow_up_done(*, actor, follow_up_id: int, note: str, now: dt.datetime) -> 
     follow_up.status, follow_up.note, follow_up.done_at, follow_up.done_by = FollowUpStatus.DONE, note, now, actor
     follow_up.save(update_fields=["status", "note", "done_at", "done_by", "updated_at"])
     return follow_up
+
+
+# ---------------------------------------------------------------- demo
+
+
+DEMO_COMMENTS = {
+    "negative": (
+        "楼道垃圾经常没人清理，味道很大",
+        "电梯老是坏，报修了好几次还没修好",
+        "晚上外来车辆随便进出，保安不怎么管",
+        "草坪好久没修剪了，杂草很多",
+        "客服电话经常打不通，投诉也没人回复",
+        "地下车库灯坏了很久没人修",
+    ),
+    "positive": (
+        "保洁阿姨很勤快，楼道很干净",
+        "维修师傅上门很及时，态度也好",
+        "小区绿化做得很漂亮",
+        "保安巡逻很认真，晚上很安心",
+    ),
+}
+
+
+def satisfaction_seed(*, estates: Sequence[Estate], now: dt.datetime, seed: int = 2026) -> int:
+    """The demo's yearly satisfaction surveys: for each estate one of last year and one of this year, anonymous,
+    sampled at 30 %, answered by about 70 % of the invited owners through `response_submit` (so every answer is
+    stored as an owner's would be) and ended; this year's scores a little better than last year's, the level-1
+    estate better than the level-2 one. Text answers are classified at once. Idempotent: an estate that already has
+    a yearly survey is skipped. Returns the number of responses."""
+    import random
+
+    rng = random.Random(seed)
+    created = 0
+    for estate_index, estate in enumerate(estates):
+        if Survey.objects.filter(estate=estate, kind=SurveyKind.YEARLY_SATISFACTION).exists():
+            continue
+        for years_ago in (1, 0):
+            opens_at = now - dt.timedelta(days=365 * years_ago + 40)
+            closes_at = opens_at + dt.timedelta(days=21)
+            with translation.override("zh-hans"):
+                questions = yearly_satisfaction_questions()
+                title = _("Yearly satisfaction survey %(year)s") % {"year": opens_at.year}
+            survey = survey_create(
+                actor=None,
+                new=NewSurvey(
+                    title=title,
+                    estate=estate,
+                    kind=SurveyKind.YEARLY_SATISFACTION,
+                    anonymous=True,
+                    sampling_rate=Decimal("0.3"),
+                    opens_at=opens_at,
+                    closes_at=closes_at,
+                    questions=questions,
+                ),
+                now=opens_at - dt.timedelta(days=1),
+            )
+            survey = survey_publish(actor=None, survey_id=survey.id, now=opens_at - dt.timedelta(hours=1))
+            rows = list(survey.questions.order_by("position"))
+            # Level-1 estate and this year: owners a little happier; greening and customer service lag behind.
+            base = 0.78 + 0.06 * (1 - estate_index) + 0.05 * (1 - years_ago)
+            lean = {Dimension.GREENING: -0.08, Dimension.CUSTOMER_SERVICE: -0.05, Dimension.CLEANING: 0.03}
+            invitations = survey.invitations.select_related("user").order_by("id")
+            for number, invitation in enumerate(invitations):
+                if rng.random() > 0.7:
+                    continue
+                raw: dict[int, object] = {}
+                for question in rows:
+                    if question.kind == QuestionKind.SCALE:
+                        happy = rng.random() < base + lean.get(question.dimension, 0)
+                        raw[question.id] = rng.choice((4, 5, 5)) if happy else rng.choice((1, 2, 3, 3))
+                    elif question.kind == QuestionKind.NPS:
+                        raw[question.id] = rng.choice((6, 7, 8, 9, 9, 10))
+                    elif rng.random() < 0.25:
+                        tone = "negative" if rng.random() < 0.55 else "positive"
+                        raw[question.id] = rng.choice(DEMO_COMMENTS[tone])
+                at = opens_at + dt.timedelta(hours=2 + number % 400)
+                response = response_submit(user=invitation.user, survey=survey, answers=raw, now=min(at, closes_at))
+                text_answers_classify(response_id=response.id)
+                created += 1
+            survey_close(actor=None, survey_id=survey.id, now=closes_at)
+    return created

@@ -247,3 +247,22 @@ def test_the_demo_estate_has_work_orders_in_every_stage_of_the_loop(demo):
     # Every order went through the services: one submit event each, and numbers from the day counter.
     assert WorkOrderEvent.objects.filter(action="submit").count() == WorkOrder.objects.count()
     assert all(number.startswith("WO") for number in WorkOrder.objects.values_list("number", flat=True))
+
+
+def test_the_demo_has_ended_yearly_satisfaction_surveys_an_index_and_kpi_targets(demo):
+    from wuye.engagement.choices import SurveyKind, SurveyStatus
+    from wuye.engagement.models import Response, Survey
+    from wuye.engagement.selectors import satisfaction_report
+    from wuye.kpis.models import KpiTarget
+
+    surveys = Survey.objects.filter(company=demo, kind=SurveyKind.YEARLY_SATISFACTION)
+    assert surveys.count() == 4 and not surveys.exclude(status=SurveyStatus.CLOSED).exists()
+    assert Response.objects.filter(survey__in=surveys).count() >= 200
+    admin = User.objects.get(username="admin")
+    estate = Estate.objects.get(company=demo, name="翠湖花园")
+    report = satisfaction_report(admin, estate_id=estate.id, today=clock.today())
+    assert report.overall is not None and report.overall_last_year is not None
+    assert any(line.negative.count for line in report.lines)
+    year = clock.today().year
+    assert KpiTarget.objects.filter(company=demo, year=year).exists()
+    assert KpiTarget.objects.filter(company=demo, year=year - 1).exists()

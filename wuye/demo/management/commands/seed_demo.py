@@ -9,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
+from wuye.engagement.services import satisfaction_seed
 from wuye.estates.models import Company
+from wuye.kpis.services import targets_seed
 from wuye.standards.services import seed_standards
 
 
@@ -48,6 +50,10 @@ class Command(BaseCommand):
                     # their SLA limits follow each estate's contracted level).
                     seed_standards(company=result.company, estates=estates, history_days=30)
                     seed_demo_orders(company=result.company, estate=estates[0])
+                    # A year of satisfaction surveys for the index, and the year's KPI targets (and last year's).
+                    satisfaction_seed(estates=estates, now=clock.now())
+                    for year in (clock.today().year - 1, clock.today().year):
+                        targets_seed(company=result.company, year=year)
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
