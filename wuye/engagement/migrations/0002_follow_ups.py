@@ -6,41 +6,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engagement', '0001_initial'),
-        ('estates', '0001_initial'),
-        ('workorders', '0003_grab_action'),
+        ("engagement", "0001_initial"),
+        ("estates", "0001_initial"),
+        ("workorders", "0003_grab_action"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('cause', models.CharField(choices=[('low_rating', 'Low owner rating'), ('unsatisfied_visit', 'Unsatisfied at the return visit'), ('low_survey_answer', 'Low score in the survey after the order')], max_length=30, verbose_name='cause')),
-                ('status', models.CharField(choices=[('open', 'To do'), ('done', 'Done')], default='open', max_length=20, verbose_name='status')),
-                ('score', models.SmallIntegerField(blank=True, null=True, verbose_name='score')),
-                ('detail', models.CharField(blank=True, max_length=500, verbose_name='what the owner said')),
-                ('opened_at', models.DateTimeField(verbose_name='opened at')),
-                ('due_at', models.DateTimeField(verbose_name='due at')),
-                ('done_at', models.DateTimeField(blank=True, null=True, verbose_name='done at')),
-                ('note', models.TextField(blank=True, max_length=1000, verbose_name='what was done')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to=settings.AUTH_USER_MODEL, verbose_name='grid leader')),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='done by')),
-                ('estate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_ups', to='estates.estate', verbose_name='estate')),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='estates.grid', verbose_name='grid')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_ups', to='workorders.workorder', verbose_name='work order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("low_rating", "Low owner rating"),
+                            ("unsatisfied_visit", "Unsatisfied at the return visit"),
+                            ("low_survey_answer", "Low score in the survey after the order"),
+                        ],
+                        max_length=30,
+                        verbose_name="cause",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "To do"), ("done", "Done")],
+                        default="open",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("score", models.SmallIntegerField(blank=True, null=True, verbose_name="score")),
+                ("detail", models.CharField(blank=True, max_length=500, verbose_name="what the owner said")),
+                ("opened_at", models.DateTimeField(verbose_name="opened at")),
+                ("due_at", models.DateTimeField(verbose_name="due at")),
+                ("done_at", models.DateTimeField(blank=True, null=True, verbose_name="done at")),
+                ("note", models.TextField(blank=True, max_length=1000, verbose_name="what was done")),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="grid leader",
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="done by",
+                    ),
+                ),
+                (
+                    "estate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follow_ups",
+                        to="estates.estate",
+                        verbose_name="estate",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to="estates.grid",
+                        verbose_name="grid",
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follow_ups",
+                        to="workorders.workorder",
+                        verbose_name="work order",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up',
-                'verbose_name_plural': 'follow-ups',
-                'ordering': ['status', 'due_at', 'id'],
-                'indexes': [models.Index(fields=['assignee', 'status', 'due_at'], name='follow_up_assignee_idx'), models.Index(fields=['estate', 'status', 'due_at'], name='follow_up_estate_idx')],
-                'constraints': [models.UniqueConstraint(fields=('work_order', 'cause'), name='follow_up_once_per_order_and_cause'), models.CheckConstraint(condition=models.Q(models.Q(('done_at__isnull', True), ('status', 'open')), models.Q(('done_at__isnull', False), ('status', 'done')), _connector='OR'), name='follow_up_done_has_time')],
+                "verbose_name": "follow-up",
+                "verbose_name_plural": "follow-ups",
+                "ordering": ["status", "due_at", "id"],
+                "indexes": [
+                    models.Index(fields=["assignee", "status", "due_at"], name="follow_up_assignee_idx"),
+                    models.Index(fields=["estate", "status", "due_at"], name="follow_up_estate_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("work_order", "cause"), name="follow_up_once_per_order_and_cause"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("done_at__isnull", True), ("status", "open")),
+                            models.Q(("done_at__isnull", False), ("status", "done")),
+                            _connector="OR",
+                        ),
+                        name="follow_up_done_has_time",
+                    ),
+                ],
             },
         ),
     ]

@@ -8,7 +8,7 @@ from wuye.core.errors import ValidationFailed
 from wuye.engagement import services
 from wuye.engagement.choices import FollowUpCause, FollowUpStatus, QuestionKind, SurveyKind
 from wuye.engagement.models import FollowUp, Survey
-from wuye.notifications.models import Notification
+from wuye.notifications.models import Notification, OutboxMessage
 from wuye.workorders import services as order_services
 from wuye.workorders.choices import Action, Status
 from wuye.workorders.tests import factories as wf
@@ -46,6 +46,8 @@ def test_a_bad_rating_opens_a_follow_up_for_the_grid_leader_due_in_two_days(cast
     assert follow_up.due_at == LATER + dt.timedelta(hours=48)
     note = Notification.objects.get(kind="followup.opened")
     assert note.recipient == cast.supervisor and resolved.number in note.title
+    sms = OutboxMessage.objects.get(kind="followup.opened")
+    assert (sms.recipient, sms.channel, sms.to) == (cast.supervisor, "sms", cast.supervisor.phone)
 
 
 def test_a_satisfied_rating_with_a_high_score_opens_nothing(cast, resolved):
