@@ -266,3 +266,11 @@ def test_the_demo_has_ended_yearly_satisfaction_surveys_an_index_and_kpi_targets
     year = clock.today().year
     assert KpiTarget.objects.filter(company=demo, year=year).exists()
     assert KpiTarget.objects.filter(company=demo, year=year - 1).exists()
+
+
+def test_the_demo_has_a_follow_up_for_a_grid_leader_from_a_low_rating(demo):
+    from wuye.engagement.models import FollowUp
+
+    follow_up = FollowUp.objects.select_related("grid", "work_order").get(estate__company=demo)
+    assert follow_up.cause == "low_rating" and follow_up.score == 2
+    assert follow_up.assignee == follow_up.grid.leader is not None
