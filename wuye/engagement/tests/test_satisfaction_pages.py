@@ -120,3 +120,28 @@ def test_the_desk_home_links_only_to_pages_the_role_may_open(cast, member, links
     html = cast.browser(member).get("/desk/").content.decode()
     shown = {name for name in ("link-satisfaction", "link-follow-ups", "link-kpis") if f'data-testid="{name}"' in html}
     assert shown == links
+
+
+def test_my_follow_ups_costs_the_same_queries_with_more_follow_ups(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wuye.engagement.choices import FollowUpCause
+
+    wf.seed_catalogue(cast)
+    client = cast.browser("supervisor")
+
+    def follow_up():
+        order = wf.order(cast, status="resolved")
+        services.follow_up_open(order=order, cause=FollowUpCause.LOW_RATING, score=1, now=clock.now())
+
+    follow_up()
+    client.get("/desk/surveys/follow-ups/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/desk/surveys/follow-ups/")
+    follow_up()
+    follow_up()
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/desk/surveys/follow-ups/").content.decode()
+    assert html.count('data-testid="follow-up"') == 3
+    assert len(many) == len(few) <= 12
