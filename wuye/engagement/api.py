@@ -14,10 +14,22 @@ from wuye.estates.models import Company
 from wuye.estates.permissions import estates_visible
 
 from . import rules, selectors, services
-from .choices import Phase, SurveyKind
+from .choices import FollowUpStatus, Phase, SurveyKind
 from .models import Survey
-from .permissions import can_create_in, can_manage, can_view_results
-from .schemas import ResponseIn, ResultsOut, SubmittedOut, SurveyFilters, SurveyIn, SurveyItemOut, SurveyOut
+from .permissions import can_create_in, can_manage, can_view_results, may_follow_up
+from .schemas import (
+    FollowUpDoneIn,
+    FollowUpOut,
+    ResponseIn,
+    ResultsOut,
+    SatisfactionFilters,
+    SatisfactionOut,
+    SubmittedOut,
+    SurveyFilters,
+    SurveyIn,
+    SurveyItemOut,
+    SurveyOut,
+)
 
 router = Router(tags=["surveys"])
 
@@ -199,3 +211,98 @@ def survey_results(request, survey_id: int):
             for item in results.questions
         ],
     }
+
+
+# ---------------------------------------------------------------- satisfaction index and follow-ups
+
+
+@router.get(
+    "/satisfaction",
+    response=SatisfactionOut,
+    by_alias=True,
+    tags=["satisfaction"],
+    summary="Satisfaction index by dimension of every estate, one estate, grid or building (staff)",
+)
+def satisfaction(request, filters: Query[SatisfactionFilters]):
+    report = selectors.satisfaction_report(
+        request.user,
+        estate_id=filters.estate_id,
+        grid_id=filters.grid_id,
+        building_id=filters.building_id,
+        year=filters.year,
+        today=clock.today(),
+    )
+    return {
+        "estate_id": report.estate.id if report.estate else None,
+        "grid_id": report.grid.id if report.grid else None,
+        "building_id": report.building.id if report.building else None,
+        "year": report.year,
+        "from": report.start,
+        "to": report.end,
+        "overall": report.overall,
+        "overall_last_year": report.overall_last_year,
+        "answers": report.answers,
+        "target": report.target,
+        "status": report.status,
+        "dimensions": [
+            {
+                "dimension": line.dimension,
+                "label": line.label,
+                "index": line.index,
+                "last_year": line.last_year,
+                "yearly": line.yearly.__dict__,
+                "orders": line.orders.__dict__,
+                "negative_comments": line.negative.count,
+                "negative_examples": line.negative.examples,
+            }
+            for line in report.lines
+        ],
+        "children": [child.__dict__ for child in report.children],
+    }
+
+
+def _follow_up_out(item) -> dict:
+    return {
+        **{
+            name: getattr(item, name)
+            for name in (
+                "id",
+                "estate_id",
+                "grid_id",
+                "work_order_id",
+                "cause",
+                "status",
+                "assignee_id",
+                "score",
+                "detail",
+                "opened_at",
+                "due_at",
+                "done_at",
+                "note",
+            )
+        },
+        "work_order_number": item.work_order.number,
+        "cause_label": item.get_cause_display(),
+    }
+
+
+def _require_follow_up_user(request) -> None:
+    if not may_follow_up(request.user):
+        raise Forbidden(_("Follow-ups are for grid leaders and the supervisors and managers above them."))
+
+
+@router.get("/follow-ups", response=list[FollowUpOut], tags=["satisfaction"], summary="My open follow-ups")
+def follow_up_list(request, status: str = "open"):
+    _require_follow_up_user(request)
+    wanted = status if status in FollowUpStatus.values else FollowUpStatus.OPEN
+    return [_follow_up_out(item) for item in selectors.my_follow_ups(request.user, status=wanted)[:200]]
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/done", response=FollowUpOut, tags=["satisfaction"], summary="Record what was done"
+)
+def follow_up_done(request, follow_up_id: int, payload: FollowUpDoneIn):
+    _require_follow_up_user(request)
+    item = selectors.follow_up_get(request.user, follow_up_id)
+    services.follow_up_done(actor=request.user, follow_up_id=item.id, note=payload.note, now=clock.now())
+    return _follow_up_out(selectors.follow_up_get(request.user, follow_up_id))

@@ -67,3 +67,17 @@ class QuestionKind(models.TextChoices):
 
 CHOICE_KINDS = frozenset({QuestionKind.SINGLE, QuestionKind.MULTIPLE})
 NUMBER_KINDS = frozenset({QuestionKind.SCALE, QuestionKind.NPS})
+
+
+class FollowUpCause(models.TextChoices):
+    """Why a follow-up (跟进) was opened: the owner's low rating, an unsatisfied return visit, or a low answer to the
+    survey after the order."""
+
+    LOW_RATING = "low_rating", _("Low owner rating")
+    UNSATISFIED_VISIT = "unsatisfied_visit", _("Unsatisfied at the return visit")
+    LOW_SURVEY_ANSWER = "low_survey_answer", _("Low score in the survey after the order")
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("To do")
+    DONE = "done", _("Done")

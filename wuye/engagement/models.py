@@ -16,7 +16,16 @@ from wuye.core.models import TimeStampedModel
 from wuye.estates.models import Building, Company, Estate, Grid, Room
 from wuye.workorders.models import WorkOrder
 
-from .choices import Dimension, QuestionKind, Sentiment, SurveyAction, SurveyKind, SurveyStatus
+from .choices import (
+    Dimension,
+    FollowUpCause,
+    FollowUpStatus,
+    QuestionKind,
+    Sentiment,
+    SurveyAction,
+    SurveyKind,
+    SurveyStatus,
+)
 
 
 class Survey(TimeStampedModel):
@@ -259,3 +268,65 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id} · {self.question_id}"
+
+
+class FollowUp(TimeStampedModel):
+    """A follow-up (跟进) on an unhappy owner: a low rating, an unsatisfied return visit or a low answer to the
+    survey after an order opens one for the grid leader of the order's grid (`assignee`; empty when the grid has no
+    leader, and then the estate's supervisors handle it). The leader calls the owner back and records what was done.
+    One per order and cause, enforced by the database. Anonymous survey answers never open one."""
+
+    estate = models.ForeignKey(Estate, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("estate"))
+    grid = models.ForeignKey(
+        Grid, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups", verbose_name=_("grid")
+    )
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("work order")
+    )
+    cause = models.CharField(_("cause"), max_length=30, choices=FollowUpCause.choices)
+    status = models.CharField(_("status"), max_length=20, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("grid leader"),
+    )
+    score = models.SmallIntegerField(_("score"), null=True, blank=True)
+    detail = models.CharField(_("what the owner said"), max_length=500, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    due_at = models.DateTimeField(_("due at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+    note = models.TextField(_("what was done"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["status", "due_at", "id"]
+        constraints = [
+            # Idempotence: a retried hook or a second low rating of the same order opens nothing more.
+            models.UniqueConstraint(fields=["work_order", "cause"], name="follow_up_once_per_order_and_cause"),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.OPEN, done_at__isnull=True)
+                | Q(status=FollowUpStatus.DONE, done_at__isnull=False),
+                name="follow_up_done_has_time",
+            ),
+        ]
+        indexes = [
+            # "My follow-ups": one leader's open ones by due time.
+            models.Index(fields=["assignee", "status", "due_at"], name="follow_up_assignee_idx"),
+            # The supervisors' view of an estate's follow-ups by due time.
+            models.Index(fields=["estate", "status", "due_at"], name="follow_up_estate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_order_id} · {self.cause}"

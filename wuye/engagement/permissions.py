@@ -10,10 +10,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from wuye.accounts.choices import Role
 from wuye.accounts.selectors import estate_ids_with_roles, own_estate_ids, roles_by_estate
-from wuye.estates.models import Estate
+from wuye.estates.models import Estate, Grid
 
 from .choices import SurveyKind, SurveyStatus
-from .models import Invitation, Survey
+from .models import FollowUp, Invitation, Survey
 
 SURVEY_MANAGE_ROLES = frozenset(
     {Role.SERVICE_AGENT, Role.QUALITY_INSPECTOR, Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN}
@@ -76,3 +76,34 @@ def can_create_in(user, estate: Estate | None, company_id: int | None = None) ->
 def survey_desk_estate_ids(user) -> list[int]:
     """Estates where the person may use the desk's survey pages."""
     return estate_ids_with_roles(user, SURVEY_VIEW_ROLES)
+
+
+# ---------------------------------------------------------------- satisfaction index and follow-ups
+
+# The satisfaction index is read by everyone who reads survey results.
+SATISFACTION_ROLES = SURVEY_VIEW_ROLES
+# Who oversees every follow-up of their estates (and handles those of grids without a leader).
+FOLLOW_UP_OVERSIGHT_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN})
+
+
+def satisfaction_estate_ids(user) -> list[int]:
+    return estate_ids_with_roles(user, SATISFACTION_ROLES)
+
+
+def follow_ups_visible(user) -> QuerySet:
+    """The follow-ups assigned to the person, and every follow-up of the estates they oversee."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return FollowUp.objects.none()
+    return FollowUp.objects.filter(
+        Q(assignee=user) | Q(estate_id__in=estate_ids_with_roles(user, FOLLOW_UP_OVERSIGHT_ROLES))
+    )
+
+
+def may_follow_up(user) -> bool:
+    """Whether the "My follow-ups" list is for this person at all: they lead a grid, hold the grid-leader role, or
+    oversee an estate's follow-ups."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if estate_ids_with_roles(user, FOLLOW_UP_OVERSIGHT_ROLES | {Role.GRID_LEADER}):
+        return True
+    return Grid.objects.filter(leader=user).exists()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
-from .choices import CHOICE_KINDS, NUMBER_KINDS, Phase, QuestionKind, SurveyStatus
+from .choices import CHOICE_KINDS, NUMBER_KINDS, Dimension, Phase, QuestionKind, SurveyStatus
 
 TEXT_ANSWER_MAX = 1000
 NUMBER_RANGES = {QuestionKind.SCALE: (1, 5), QuestionKind.NPS: (0, 10)}
@@ -227,3 +227,141 @@ def choice_tally(answered: int, counts: Sequence[tuple[int, str, int]]) -> Choic
         answered=answered,
         choices=[ChoiceCount(id=i, text=text, count=count, share=rate(count, answered)) for i, text, count in counts],
     )
+
+
+# ---------------------------------------------------------------- satisfaction index
+#
+# docs/engagement.md, "Satisfaction index", states the same formula for a reader to recompute by hand.
+
+# A 1–5 answer counts as satisfied from this score on ("satisfied" or "very satisfied").
+SATISFIED_FROM_SCORE = 4
+# A dimension's index mixes the yearly survey (a sample of every household) with the feedback on orders (only the
+# households that had one): the survey weighs more because it speaks for everyone.
+YEARLY_WEIGHT = 0.6
+ORDER_WEIGHT = 0.4
+# The overall index weighs the five dimensions equally (over those that have any answer).
+DIMENSION_WEIGHTS: dict[str, float] = {
+    Dimension.CLEANING: 1.0,
+    Dimension.GREENING: 1.0,
+    Dimension.SECURITY: 1.0,
+    Dimension.ENGINEERING: 1.0,
+    Dimension.CUSTOMER_SERVICE: 1.0,
+}
+# The yearly survey speaks for a whole year: whatever the period, its answers of the 365 days up to the period's end
+# count (a month's index does not jump to "no survey" in the eleven months without one).
+YEARLY_WINDOW_DAYS = 365
+
+# Order kinds that are about how the desk talks to owners, whatever their category names.
+CUSTOMER_SERVICE_KINDS = frozenset({"complaint", "inquiry", "suggestion", "praise"})
+SKILL_DIMENSIONS = {
+    "cleaning": Dimension.CLEANING,
+    "greening": Dimension.GREENING,
+    "security": Dimension.SECURITY,
+    "customer_care": Dimension.CUSTOMER_SERVICE,
+}
+
+
+def order_dimension(kind: str, required_skill: str) -> str:
+    """The service dimension an owner's feedback on a work order measures: complaints, inquiries, suggestions and
+    praise are customer service; otherwise the skill the order's category requires (cleaning, greening, security,
+    customer care; any technical skill is engineering); an order without a skill is engineering."""
+    if kind in CUSTOMER_SERVICE_KINDS:
+        return Dimension.CUSTOMER_SERVICE
+    return SKILL_DIMENSIONS.get(required_skill, Dimension.ENGINEERING)
+
+
+@dataclass
+class Tally:
+    """Satisfied answers out of all answers."""
+
+    satisfied: int = 0
+    total: int = 0
+
+    def add(self, satisfied: int, total: int) -> None:
+        self.satisfied += satisfied
+        self.total += total
+
+    @property
+    def share(self) -> float | None:
+        return self.satisfied / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class DimensionIndex:
+    dimension: str
+    yearly: Tally
+    orders: Tally
+    index: float | None  # 0–100
+
+
+@dataclass(frozen=True)
+class SatisfactionIndex:
+    dimensions: dict[str, DimensionIndex]
+    overall: float | None  # 0–100
+
+    @property
+    def answers(self) -> int:
+        return sum(item.yearly.total + item.orders.total for item in self.dimensions.values())
+
+
+def dimension_index(yearly: Tally, orders: Tally) -> float | None:
+    """I_d = 100 × (0.6 × S_year + 0.4 × S_orders) when both have answers, 100 × the one that has, else None."""
+    year_share, order_share = yearly.share, orders.share
+    if year_share is None and order_share is None:
+        return None
+    if order_share is None:
+        return 100 * year_share
+    if year_share is None:
+        return 100 * order_share
+    return 100 * (YEARLY_WEIGHT * year_share + ORDER_WEIGHT * order_share)
+
+
+def overall_index(values: Mapping[str, float | None]) -> float | None:
+    """The weighted mean of the dimension indices that exist (weights renormalised over them)."""
+    present = {dim: value for dim, value in values.items() if value is not None}
+    weight = sum(DIMENSION_WEIGHTS[dim] for dim in present)
+    if not weight:
+        return None
+    return sum(DIMENSION_WEIGHTS[dim] * value for dim, value in present.items()) / weight
+
+
+def satisfaction_index(yearly: Mapping[str, Tally], orders: Mapping[str, Tally]) -> SatisfactionIndex:
+    """The index per dimension and overall from the satisfied/total counts of each source per dimension."""
+    dimensions = {}
+    for dim in Dimension.values:
+        year_tally, order_tally = yearly.get(dim, Tally()), orders.get(dim, Tally())
+        dimensions[dim] = DimensionIndex(dim, year_tally, order_tally, dimension_index(year_tally, order_tally))
+    return SatisfactionIndex(dimensions, overall_index({dim: item.index for dim, item in dimensions.items()}))
+
+
+def target_status(value: float | None, target: float | None) -> str:
+    """good: at or above the target; warn: within 5 points below; bad: further below; none without both."""
+    if value is None or target is None:
+        return "none"
+    if value >= target:
+        return "good"
+    return "warn" if value >= target - 5 else "bad"
+
+
+# ---------------------------------------------------------------- follow-ups on low scores
+
+LOW_SCORE_MAX = 2
+LOW_VERDICTS = frozenset({"bad", "returned"})
+# The grid leader has two days to call the owner back and record what was done.
+FOLLOW_UP_DUE_AFTER = dt.timedelta(hours=48)
+
+
+def rating_is_low(verdict: str | None, score) -> bool:
+    """An owner's rating opens a follow-up when it is "not satisfied" or "not fixed", or scores 1 or 2 of 5."""
+    if verdict in LOW_VERDICTS:
+        return True
+    return isinstance(score, int) and not isinstance(score, bool) and score <= LOW_SCORE_MAX
+
+
+def answer_is_low(number: int | None) -> bool:
+    """A 1–5 survey answer of 1 or 2."""
+    return number is not None and number <= LOW_SCORE_MAX
+
+
+def follow_up_due(opened_at: dt.datetime) -> dt.datetime:
+    return opened_at + FOLLOW_UP_DUE_AFTER

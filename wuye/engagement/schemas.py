@@ -150,3 +150,76 @@ class ResultsOut(Schema):
     hidden: bool = Field(description="Anonymous survey with too few responses to show answers without naming anyone.")
     per_day: list[tuple[dt.date, int]]
     questions: list[QuestionResultOut]
+
+
+# ---------------------------------------------------------------- satisfaction index and follow-ups
+
+
+class SatisfactionFilters(Schema):
+    estate_id: int | None = Field(None, description="One estate; leave out for every estate you may read.")
+    grid_id: int | None = Field(None, description="One grid of the estate.")
+    building_id: int | None = Field(None, description="One building of the estate (and of the grid, if given).")
+    year: int | None = Field(None, description="The year (default: this year, up to today).")
+
+
+class TallyOut(Schema):
+    satisfied: int
+    total: int
+
+
+class SatisfactionDimensionOut(Schema):
+    dimension: Dimension
+    label: str
+    index: float | None = Field(None, description="0-100: 60 % yearly survey, 40 % order feedback (docs).")
+    last_year: float | None
+    yearly: TallyOut
+    orders: TallyOut
+    negative_comments: int
+    negative_examples: list[str]
+
+
+class SatisfactionNodeOut(Schema):
+    id: int
+    kind: str
+    name: str
+    overall: float | None
+    dimensions: dict[str, float | None]
+    answers: int
+
+
+class SatisfactionOut(Schema):
+    estate_id: int | None
+    grid_id: int | None
+    building_id: int | None
+    year: int
+    from_: dt.date = Field(..., alias="from")
+    to: dt.date
+    overall: float | None
+    overall_last_year: float | None
+    answers: int
+    target: float | None = Field(None, description="The service-level profile's satisfaction target (%).")
+    status: str = Field(..., description="good (target met), warn (within 5 points), bad, none.")
+    dimensions: list[SatisfactionDimensionOut]
+    children: list[SatisfactionNodeOut]
+
+
+class FollowUpOut(Schema):
+    id: int
+    estate_id: int
+    grid_id: int | None
+    work_order_id: int
+    work_order_number: str
+    cause: str
+    cause_label: str
+    status: str
+    assignee_id: int | None
+    score: int | None
+    detail: str
+    opened_at: dt.datetime
+    due_at: dt.datetime
+    done_at: dt.datetime | None
+    note: str
+
+
+class FollowUpDoneIn(Schema):
+    note: str = Field(..., max_length=1000, description="What was done: called the owner, what was agreed.")

@@ -5,16 +5,31 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from wuye.core import clock
+from wuye.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from wuye.estates.models import Building, Estate, Grid
+from wuye.workorders.choices import Action as OrderAction
+from wuye.workorders.choices import Kind as OrderKind
+from wuye.workorders.models import WorkOrder, WorkOrderEvent
 
 from . import rules, services
-from .choices import CHOICE_KINDS, NUMBER_KINDS, QuestionKind, SurveyKind, SurveyStatus
-from .models import Answer, Choice, Invitation, Question, Response, Survey
-from .permissions import staff_scope, surveys_visible
+from .choices import (
+    CHOICE_KINDS,
+    NUMBER_KINDS,
+    Dimension,
+    FollowUpStatus,
+    QuestionKind,
+    Sentiment,
+    SurveyKind,
+    SurveyStatus,
+)
+from .models import Answer, Choice, FollowUp, Invitation, Question, Response, Survey
+from .permissions import follow_ups_visible, satisfaction_estate_ids, staff_scope, surveys_visible
 
 
 def survey_get(user, survey_id: int) -> Survey:
@@ -213,3 +228,494 @@ def _texts(survey: Survey, results: SurveyResults, by_id: dict, limit: int | Non
                     ),
                 }
             )
+
+
+# ---------------------------------------------------------------- satisfaction index
+#
+# From stored rows only: the yearly survey's 1–5 answers to dimension questions (placed by the respondent's building),
+# the owners' ratings (work-order RATE events, placed by the order) and the 1–5 answers to the surveys after orders
+# (placed by their order). rules.satisfaction_index does the arithmetic; docs/engagement.md states it.
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the index is measured: some estates, or one grid, or one building of an estate."""
+
+    estate_ids: tuple[int, ...]
+    grid_id: int | None = None
+    building_id: int | None = None
+
+    @property
+    def is_small(self) -> bool:
+        return self.grid_id is not None or self.building_id is not None
+
+
+# The field each source is grouped by for a breakdown (estate, grid or building), and filtered by for a place.
+_YEARLY_FIELDS = {
+    "estate": "response__building__estate_id",
+    "grid": "response__building__grid_id",
+    "building": "response__building_id",
+}
+_RATING_FIELDS = {"estate": "order__estate_id", "grid": "order__grid_id", "building": "order__room__building_id"}
+_AFTER_FIELDS = {
+    "estate": "question__survey__work_order__estate_id",
+    "grid": "question__survey__work_order__grid_id",
+    "building": "question__survey__work_order__room__building_id",
+}
+
+
+def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in the local time zone."""
+    tz = clock.local_tz()
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+    )
+
+
+def _place_filter(place: Place, fields: dict[str, str]) -> Q:
+    condition = Q(**{f"{fields['estate']}__in": place.estate_ids})
+    if place.grid_id is not None:
+        condition &= Q(**{fields["grid"]: place.grid_id})
+    if place.building_id is not None:
+        condition &= Q(**{fields["building"]: place.building_id})
+    return condition
+
+
+def _satisfied_and_total(satisfied: Q) -> dict:
+    return {"total": Count("id"), "satisfied": Count("id", filter=satisfied)}
+
+
+def satisfaction_tallies(
+    place: Place, start: dt.date, end: dt.date, *, by: str | None = None
+) -> dict[int | None, tuple[dict[str, rules.Tally], dict[str, rules.Tally]]]:
+    """Per node (key None without `by`; else the estate, grid or building id): the yearly-survey and the order
+    tallies per dimension, in three grouped queries. Anonymity: at grid and building level (a small place, or a
+    breakdown by grid or building), a dimension's anonymous yearly answers count only from ANONYMITY_MIN_RESPONSES
+    answers on; fewer are left out there (they still count in the estate)."""
+    result: dict = defaultdict(lambda: (defaultdict(rules.Tally), defaultdict(rules.Tally)))
+    small = place.is_small or by in ("grid", "building")
+    satisfied = Q(number__gte=rules.SATISFIED_FROM_SCORE)
+
+    year_from, year_to = local_bounds(end - dt.timedelta(days=rules.YEARLY_WINDOW_DAYS - 1), end)
+    group = [_YEARLY_FIELDS[by]] if by else []
+    yearly = (
+        Answer.objects.filter(
+            _place_filter(place, _YEARLY_FIELDS),
+            question__survey__kind=SurveyKind.YEARLY_SATISFACTION,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=year_from,
+            response__submitted_at__lt=year_to,
+        )
+        .exclude(question__dimension="")
+        .values(*group, "question__dimension", "question__survey__anonymous")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    kept: dict = defaultdict(lambda: [0, 0, 0, 0])  # (node, dim) → named sat/total, anonymous sat/total
+    for row in yearly:
+        counts = kept[(row[group[0]] if by else None, row["question__dimension"])]
+        offset = 2 if row["question__survey__anonymous"] else 0
+        counts[offset] += row["satisfied"]
+        counts[offset + 1] += row["total"]
+    for (node, dim), (named_sat, named_total, anon_sat, anon_total) in kept.items():
+        result[node][0][dim].add(named_sat, named_total)
+        if not small or anon_total >= rules.ANONYMITY_MIN_RESPONSES:
+            result[node][0][dim].add(anon_sat, anon_total)
+
+    since, until = local_bounds(start, end)
+    group = [_RATING_FIELDS[by]] if by else []
+    ratings = (
+        WorkOrderEvent.objects.filter(
+            _place_filter(place, _RATING_FIELDS), action=OrderAction.RATE, at__gte=since, at__lt=until
+        )
+        .values(*group, "order__kind", "order__category__required_skill")
+        .annotate(**_satisfied_and_total(Q(payload__verdict="good")))
+        .order_by()
+    )
+    for row in ratings:
+        dim = rules.order_dimension(row["order__kind"], row["order__category__required_skill"] or "")
+        result[row[group[0]] if by else None][1][dim].add(row["satisfied"], row["total"])
+
+    group = [_AFTER_FIELDS[by]] if by else []
+    after = (
+        Answer.objects.filter(
+            _place_filter(place, _AFTER_FIELDS),
+            question__survey__kind=SurveyKind.AFTER_ORDER,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(question__dimension="")
+        .values(*group, "question__dimension")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    for row in after:
+        result[row[group[0]] if by else None][1][row["question__dimension"]].add(row["satisfied"], row["total"])
+    return dict(result)
+
+
+def satisfaction_for(
+    place: Place, start: dt.date, end: dt.date, *, by: str | None = None
+) -> dict[int | None, rules.SatisfactionIndex]:
+    """The satisfaction index of the place for [start, end] (key None), or of each estate, grid or building in it."""
+    tallies = satisfaction_tallies(place, start, end, by=by)
+    if by is None and None not in tallies:
+        tallies[None] = ({}, {})
+    return {node: rules.satisfaction_index(yearly, orders) for node, (yearly, orders) in tallies.items()}
+
+
+def satisfaction_overall(place: Place, start: dt.date, end: dt.date) -> float | None:
+    """The overall index (0–100) of the place for [start, end]: what the KPI dashboard shows as owner satisfaction."""
+    return satisfaction_for(place, start, end)[None].overall
+
+
+@dataclass
+class NegativeComments:
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+NEGATIVE_EXAMPLES = 3
+# Comments read per source and page: ratings' and complaints' texts are classified when the page is drawn.
+COMMENTS_READ = 300
+
+
+def negative_comments(place: Place, start: dt.date, end: dt.date) -> dict[str, NegativeComments]:
+    """Per dimension, the negative comments of the period and place (comments.py): survey text answers (classified
+    when they were stored), owners' rating comments and complaint descriptions (classified now, the latest
+    COMMENTS_READ of each), with a few of the latest as examples. A small place shows no examples from anonymous
+    surveys (their count still shows)."""
+    from .comments import classify_many  # loads the comment model on first use only
+
+    since, until = local_bounds(start, end)
+    found: dict[str, NegativeComments] = {dim: NegativeComments() for dim in rules.DIMENSION_WEIGHTS}
+    texts: list[tuple[dt.datetime, str, tuple[str, ...], bool]] = []
+    answers = (
+        Answer.objects.filter(
+            _place_filter(place, _YEARLY_FIELDS),
+            sentiment=Sentiment.NEGATIVE,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(text="")
+        .order_by("-response__submitted_at", "-id")
+        .values_list("response__submitted_at", "text", "dimensions", "question__survey__anonymous")[:2000]
+    )
+    texts += [(at, text, tuple(dims or ()), anonymous) for at, text, dims, anonymous in answers]
+    rated = list(
+        WorkOrderEvent.objects.filter(
+            _place_filter(place, _RATING_FIELDS), action=OrderAction.RATE, at__gte=since, at__lt=until
+        )
+        .exclude(order__rating_comment="")
+        .order_by("-at", "-id")
+        .values_list("at", "order__rating_comment")[:COMMENTS_READ]
+    )
+    complaint_filter = Q(estate_id__in=place.estate_ids)
+    if place.grid_id is not None:
+        complaint_filter &= Q(grid_id=place.grid_id)
+    if place.building_id is not None:
+        complaint_filter &= Q(room__building_id=place.building_id)
+    complaints = list(
+        WorkOrder.objects.filter(
+            complaint_filter, kind=OrderKind.COMPLAINT, created_at__gte=since, created_at__lt=until
+        )
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "description")[:COMMENTS_READ]
+    )
+    fresh = rated + complaints
+    for (at, text), verdict in zip(fresh, classify_many([text for _at, text in fresh]), strict=True):
+        if verdict.sentiment == Sentiment.NEGATIVE:
+            texts.append((at, text, verdict.dimensions, False))
+    texts.sort(key=lambda item: item[0], reverse=True)
+    for _at, text, dims, anonymous in texts:
+        for dim in dims:
+            if dim not in found:
+                continue
+            found[dim].count += 1
+            if len(found[dim].examples) < NEGATIVE_EXAMPLES and not (anonymous and place.is_small):
+                found[dim].examples.append(text)
+    return found
+
+
+# ---------------------------------------------------------------- the satisfaction page and API
+
+
+@dataclass
+class DimensionLine:
+    dimension: str
+    label: str
+    index: float | None
+    last_year: float | None
+    yearly: rules.Tally
+    orders: rules.Tally
+    negative: NegativeComments
+
+
+@dataclass
+class NodeLine:
+    """One estate, grid or building of the next level down."""
+
+    id: int
+    kind: str  # estate | grid | building
+    name: str
+    overall: float | None
+    dimensions: dict[str, float | None]
+    answers: int
+
+
+@dataclass
+class SatisfactionReport:
+    estates: list[Estate]  # every estate the person may read (the page's estate menu)
+    estate: Estate | None
+    grid: Grid | None
+    building: Building | None
+    year: int
+    start: dt.date
+    end: dt.date
+    overall: float | None
+    overall_last_year: float | None
+    answers: int
+    target: float | None
+    status: str
+    lines: list[DimensionLine]
+    children: list[NodeLine]
+    child_kind: str | None
+
+
+def _invalid(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[FieldError(name, "invalid", message)])
+
+
+def _int_param(name: str, value) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    raise _invalid(name, _("%(name)s must be a whole number.") % {"name": name})
+
+
+def satisfaction_target(estate: Estate, at: dt.datetime) -> float | None:
+    """The owner-satisfaction target (%) of the service-level profile the estate's contract uses at `at`."""
+    from wuye.standards.selectors import effective_values, estate_profile_at
+
+    values = effective_values(estate_profile_at(estate.id, at))
+    target = values.get("satisfaction_target_pct") if values else None
+    return float(target) if target is not None else None
+
+
+def _names(kind: str, ids) -> dict[int, str]:
+    model = {"estate": Estate, "grid": Grid, "building": Building}[kind]
+    return dict(model.objects.filter(id__in=[i for i in ids if i is not None]).values_list("id", "name"))
+
+
+def satisfaction_report(
+    user, *, estate_id=None, grid_id=None, building_id=None, year=None, today: dt.date, comments: bool = True
+) -> SatisfactionReport:
+    """The index of one estate, grid or building (or, without an estate, of every estate the person may read) for
+    the year so far, against the profile's target and the same dates last year, with the next level down and the
+    negative comments per dimension. Forbidden when the person reads no index anywhere; NotFound for a place they
+    may not see; ValidationFailed naming a malformed parameter."""
+    allowed = satisfaction_estate_ids(user)
+    if not allowed:
+        raise Forbidden(_("You may not read the satisfaction index."))
+    estate_id, grid_id = _int_param("estate_id", estate_id), _int_param("grid_id", grid_id)
+    building_id, year = _int_param("building_id", building_id), _int_param("year", year)
+    year = year or today.year
+    if not 2000 <= year <= today.year:
+        raise _invalid("year", _("year must be between 2000 and this year."))
+    estates = list(Estate.objects.filter(id__in=allowed, is_active=True).order_by("name"))
+    estate = grid = building = None
+    if estate_id is not None:
+        estate = next((each for each in estates if each.id == estate_id), None)
+        if estate is None:
+            raise NotFound(_("No such estate."))
+    elif grid_id is not None or building_id is not None:
+        raise ValidationFailed(
+            _("Choose the estate too."), errors=[FieldError("estate_id", "required", _("Choose the estate too."))]
+        )
+    if grid_id is not None:
+        grid = Grid.objects.filter(estate=estate, id=grid_id).first()
+        if grid is None:
+            raise NotFound(_("No such grid."))
+    if building_id is not None:
+        building = Building.objects.filter(estate=estate, id=building_id).select_related("grid").first()
+        if building is None or (grid is not None and building.grid_id != grid.id):
+            raise NotFound(_("No such building."))
+
+    start = dt.date(year, 1, 1)
+    end = min(dt.date(year, 12, 31), today)
+    last_start, last_end = _shift_year(start), _shift_year(end)
+    estate_ids = (estate.id,) if estate else tuple(each.id for each in estates)
+    place = Place(estate_ids, grid_id=grid.id if grid else None, building_id=building.id if building else None)
+    now_index = satisfaction_for(place, start, end)[None]
+    last_index = satisfaction_for(place, last_start, last_end)[None]
+    negative = negative_comments(place, start, end) if comments else {}
+
+    child_kind = None if building else ("building" if grid else ("grid" if estate else "estate"))
+    children: list[NodeLine] = []
+    if child_kind:
+        by_node = satisfaction_for(place, start, end, by=child_kind)
+        if child_kind == "estate":
+            names = {each.id: each.name for each in estates}
+        elif child_kind == "grid":
+            names = dict(Grid.objects.filter(estate=estate).values_list("id", "name"))
+        else:
+            names = dict(Building.objects.filter(estate=estate, grid=grid).values_list("id", "name"))
+            names |= _names("building", by_node)
+        for node_id, name in sorted(names.items(), key=lambda item: item[1]):
+            index = by_node.get(node_id) or rules.satisfaction_index({}, {})
+            children.append(
+                NodeLine(
+                    id=node_id,
+                    kind=child_kind,
+                    name=name,
+                    overall=index.overall,
+                    dimensions={dim: item.index for dim, item in index.dimensions.items()},
+                    answers=index.answers,
+                )
+            )
+
+    target = None
+    if estate is not None:
+        target = satisfaction_target(estate, local_bounds(end, end)[1])
+    lines = [
+        DimensionLine(
+            dimension=dim,
+            label=str(Dimension(dim).label),
+            index=item.index,
+            last_year=last_index.dimensions[dim].index,
+            yearly=item.yearly,
+            orders=item.orders,
+            negative=negative.get(dim, NegativeComments()),
+        )
+        for dim, item in now_index.dimensions.items()
+    ]
+    return SatisfactionReport(
+        estates=estates,
+        estate=estate,
+        grid=grid,
+        building=building,
+        year=year,
+        start=start,
+        end=end,
+        overall=now_index.overall,
+        overall_last_year=last_index.overall,
+        answers=now_index.answers,
+        target=target,
+        status=rules.target_status(now_index.overall, target),
+        lines=lines,
+        children=children,
+        child_kind=child_kind,
+    )
+
+
+def _shift_year(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def my_follow_ups(user, *, status: str | None = FollowUpStatus.OPEN) -> QuerySet[FollowUp]:
+    """The person's follow-ups (assigned to them, or in the estates they oversee), the soonest due first."""
+    follow_ups = follow_ups_visible(user).select_related(
+        "estate", "grid", "assignee", "work_order__room__building", "work_order__room__unit", "done_by"
+    )
+    if status:
+        follow_ups = follow_ups.filter(status=status)
+    return follow_ups.order_by("due_at", "id") if status == FollowUpStatus.OPEN else follow_ups.order_by("-opened_at")
+
+
+def follow_up_get(user, follow_up_id: int) -> FollowUp:
+    return get_object_or_404(follow_ups_visible(user), pk=follow_up_id)
+
+
+def satisfaction_series(place: Place, periods: list[tuple[dt.date, dt.date]]) -> list[float | None]:
+    """The overall index of the place for each period, in three queries whatever the number of periods (counts
+    per local day, summed per period here): the KPI dashboard's value, last year and 12-month trends. Equal to
+    `satisfaction_overall` for each period (a test checks it)."""
+    if not periods:
+        return []
+    tz = clock.local_tz()
+    first = min(start for start, _end in periods)
+    last = max(end for _start, end in periods)
+    satisfied = Q(number__gte=rules.SATISFIED_FROM_SCORE)
+    year_from, year_to = local_bounds(first - dt.timedelta(days=rules.YEARLY_WINDOW_DAYS - 1), last)
+    yearly = (
+        Answer.objects.filter(
+            _place_filter(place, _YEARLY_FIELDS),
+            question__survey__kind=SurveyKind.YEARLY_SATISFACTION,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=year_from,
+            response__submitted_at__lt=year_to,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values("day", "question__dimension", "question__survey__anonymous")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    since, until = local_bounds(first, last)
+    ratings = (
+        WorkOrderEvent.objects.filter(
+            _place_filter(place, _RATING_FIELDS), action=OrderAction.RATE, at__gte=since, at__lt=until
+        )
+        .annotate(day=TruncDate("at", tzinfo=tz))
+        .values("day", "order__kind", "order__category__required_skill")
+        .annotate(**_satisfied_and_total(Q(payload__verdict="good")))
+        .order_by()
+    )
+    after = (
+        Answer.objects.filter(
+            _place_filter(place, _AFTER_FIELDS),
+            question__survey__kind=SurveyKind.AFTER_ORDER,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values("day", "question__dimension")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    yearly_days = [
+        (row["day"], row["question__dimension"], row["question__survey__anonymous"], row["satisfied"], row["total"])
+        for row in yearly
+    ]
+    order_days = [
+        (
+            row["day"],
+            rules.order_dimension(row["order__kind"], row["order__category__required_skill"] or ""),
+            row["satisfied"],
+            row["total"],
+        )
+        for row in ratings
+    ]
+    order_days += [(row["day"], row["question__dimension"], row["satisfied"], row["total"]) for row in after]
+    values = []
+    for start, end in periods:
+        window_start = end - dt.timedelta(days=rules.YEARLY_WINDOW_DAYS - 1)
+        named: dict = defaultdict(rules.Tally)
+        anonymous: dict = defaultdict(rules.Tally)
+        for day, dim, is_anonymous, sat, total in yearly_days:
+            if window_start <= day <= end:
+                (anonymous if is_anonymous else named)[dim].add(sat, total)
+        for dim, tally in anonymous.items():
+            if not place.is_small or tally.total >= rules.ANONYMITY_MIN_RESPONSES:
+                named[dim].add(tally.satisfied, tally.total)
+        orders: dict = defaultdict(rules.Tally)
+        for day, dim, sat, total in order_days:
+            if start <= day <= end:
+                orders[dim].add(sat, total)
+        values.append(rules.satisfaction_index(named, orders).overall)
+    return values

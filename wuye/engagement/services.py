@@ -19,13 +19,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wuye.accounts.models import Residency
+from wuye.accounts.choices import Role
+from wuye.accounts.models import Membership, Residency, User
 from wuye.core import clock
 from wuye.core.errors import DomainError, ErrorCollector, FieldError, Forbidden, ValidationFailed
 from wuye.estates.models import Building, Company, Estate, Grid
 from wuye.notifications import services as notification_services
-from wuye.staff.choices import Skill
-from wuye.workorders.choices import Kind as OrderKind
 from wuye.workorders.choices import Status as OrderStatus
 from wuye.workorders.models import WorkOrder
 
@@ -34,13 +33,15 @@ from .choices import (
     CHOICE_KINDS,
     TRANSITIONS,
     Dimension,
+    FollowUpCause,
+    FollowUpStatus,
     Phase,
     QuestionKind,
     SurveyAction,
     SurveyKind,
     SurveyStatus,
 )
-from .models import Answer, Choice, Invitation, Question, Response, Survey, SurveyEvent
+from .models import Answer, Choice, FollowUp, Invitation, Question, Response, Survey, SurveyEvent
 
 AFTER_ORDER_OPEN_FOR = dt.timedelta(days=7)
 MAX_QUESTIONS = 50
@@ -447,7 +448,20 @@ def response_submit(*, user, survey: Survey, answers: Mapping[int, object], now:
     Answer.choices.through.objects.bulk_create(links)
     if any(a.text for a in clean):
         _classify_after_commit(response.id)
+    if survey.kind == SurveyKind.AFTER_ORDER and not survey.anonymous and survey.work_order_id:
+        _follow_up_for_low_answer(survey, clean, now)
     return response
+
+
+def _follow_up_for_low_answer(survey: Survey, clean: Sequence[rules.CleanAnswer], now: dt.datetime) -> None:
+    """A 1 or 2 in the (named) survey after an order opens a follow-up. Anonymous surveys never do: a follow-up
+    names the order and so the person; their low answers only count in the index."""
+    low = [a.number for a in clean if rules.answer_is_low(a.number)]
+    if not low:
+        return
+    detail = " ".join(a.text for a in clean if a.text)
+    order = WorkOrder.objects.select_related("grid__leader", "estate").get(pk=survey.work_order_id)
+    follow_up_open(order=order, cause=FollowUpCause.LOW_SURVEY_ANSWER, score=min(low), detail=detail, now=now)
 
 
 def _classify_after_commit(response_id: int) -> None:
@@ -474,20 +488,9 @@ def text_answers_classify(*, response_id: int) -> int:
 
 
 def order_dimension(order: WorkOrder) -> str:
-    """The service dimension a work order's survey question measures: from the skill its category needs, else
-    engineering for repairs and customer service for the rest."""
-    by_skill = {
-        Skill.CLEANING: Dimension.CLEANING,
-        Skill.GREENING: Dimension.GREENING,
-        Skill.SECURITY: Dimension.SECURITY,
-        Skill.CUSTOMER_CARE: Dimension.CUSTOMER_SERVICE,
-    }
-    skill = order.category.required_skill
-    if skill:
-        return by_skill.get(skill, Dimension.ENGINEERING)
-    if order.kind in (OrderKind.REPAIR_HOME, OrderKind.REPAIR_PUBLIC, OrderKind.MAINTENANCE, OrderKind.ALARM):
-        return Dimension.ENGINEERING
-    return Dimension.CUSTOMER_SERVICE
+    """The service dimension a work order's survey question measures (rules.order_dimension: complaints and
+    inquiries are customer service, otherwise the skill its category needs, else engineering)."""
+    return rules.order_dimension(order.kind, order.category.required_skill or "")
 
 
 def after_order_survey_invite(*, order: WorkOrder, now: dt.datetime | None = None) -> Survey | None:
@@ -539,3 +542,177 @@ def _after_order_create(order: WorkOrder, reporter, now: dt.datetime) -> Survey:
     )
     _notify_after_commit(survey.id)
     return survey
+
+
+# ---------------------------------------------------------------- follow-ups on low scores
+
+
+class FollowUpDone(SurveyStateError):
+    code = "already_done"
+
+
+def follow_up_recipients(order: WorkOrder) -> list[User]:
+    """Who is told about a follow-up on the order: its grid's leader, or when the grid has none (or the order is in
+    no grid, or the leader's account is disabled) the estate's supervisors."""
+    grid = order.grid
+    if grid is not None and grid.leader is not None and grid.leader.is_active:
+        return [grid.leader]
+    ids = Membership.objects.filter(estate_id=order.estate_id, role=Role.SUPERVISOR).values("user_id")
+    return list(User.objects.filter(id__in=ids, is_active=True).order_by("id"))
+
+
+def follow_up_open(*, order: WorkOrder, cause: str, now: dt.datetime, score: int | None = None, detail: str = ""):
+    """Open the follow-up of an order for a cause, assigned to the grid leader (none: the estate's supervisors
+    share it), due FOLLOW_UP_DUE_AFTER later, and tell them through the notification outbox in the same
+    transaction. Idempotent: an order has at most one follow-up per cause (the database's rule too); calling again
+    returns the existing one and notifies nobody."""
+    existing = FollowUp.objects.filter(work_order=order, cause=cause).first()
+    if existing is not None:
+        return existing
+    recipients = follow_up_recipients(order)
+    grid = order.grid
+    leader = grid.leader if grid is not None and grid.leader is not None and grid.leader.is_active else None
+    try:
+        with transaction.atomic():  # a savepoint: a racing twin leaves the caller's transaction usable
+            follow_up = FollowUp.objects.create(
+                estate_id=order.estate_id,
+                grid_id=order.grid_id,
+                work_order=order,
+                cause=cause,
+                assignee=leader,
+                score=score,
+                detail=(detail or "")[:500],
+                opened_at=now,
+                due_at=rules.follow_up_due(now),
+            )
+    except IntegrityError:
+        return FollowUp.objects.get(work_order=order, cause=cause)
+    for recipient in recipients:
+        notification_services.notify(
+            recipient=recipient,
+            kind="followup.opened",
+            title=notification_services.text_later(
+                gettext_lazy("Follow up order %(number)s: %(cause)s"),
+                number=order.number,
+                cause=FollowUpCause(cause).label,
+            ),
+            body=notification_services.text_later(
+                gettext_lazy("Please call the owner back and record what you did by %(due_at)s."),
+                due_at=follow_up.due_at,
+            ),
+            link=reverse("desk:surveys:follow_ups"),
+            estate=order.estate,
+            dedupe_key=f"follow-up:{follow_up.id}",
+        )
+    return follow_up
+
+
+def follow_up_after_order_event(*, order: WorkOrder, action: str, payload: dict, now: dt.datetime) -> None:
+    """Called by the work-order service after every move (workorders.services._after_move): a low rating (not
+    satisfied, not fixed, or 1–2 of 5) or an unsatisfied return visit opens a follow-up."""
+    if action == "rate" and rules.rating_is_low(payload.get("verdict"), payload.get("score")):
+        score = payload.get("score") if isinstance(payload.get("score"), int) else None
+        follow_up_open(
+            order=order, cause=FollowUpCause.LOW_RATING, score=score, detail=order.rating_comment or "", now=now
+        )
+    elif action == "visit" and payload.get("satisfied") is False:
+        follow_up_open(order=order, cause=FollowUpCause.UNSATISFIED_VISIT, detail=payload.get("note") or "", now=now)
+
+
+@transaction.atomic
+def follow_up_done(*, actor, follow_up_id: int, note: str, now: dt.datetime) -> FollowUp:
+    """The grid leader (or a supervisor) records what was done: a note is required; a follow-up is done once."""
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up_id)
+    if follow_up.status != FollowUpStatus.OPEN:
+        raise FollowUpDone(_("This follow-up is already done."))
+    note = (note or "").strip()
+    errors = ErrorCollector()
+    if not note:
+        errors.add("note", "required", _("Write what you did (called the owner, what was agreed)."))
+    elif len(note) > 1000:
+        errors.add("note", "too_long", _("At most 1000 characters."))
+    errors.raise_if_any(_("The follow-up could not be recorded."))
+    follow_up.status, follow_up.note, follow_up.done_at, follow_up.done_by = FollowUpStatus.DONE, note, now, actor
+    follow_up.save(update_fields=["status", "note", "done_at", "done_by", "updated_at"])
+    return follow_up
+
+
+# ---------------------------------------------------------------- demo
+
+
+DEMO_COMMENTS = {
+    "negative": (
+        "楼道垃圾经常没人清理，味道很大",
+        "电梯老是坏，报修了好几次还没修好",
+        "晚上外来车辆随便进出，保安不怎么管",
+        "草坪好久没修剪了，杂草很多",
+        "客服电话经常打不通，投诉也没人回复",
+        "地下车库灯坏了很久没人修",
+    ),
+    "positive": (
+        "保洁阿姨很勤快，楼道很干净",
+        "维修师傅上门很及时，态度也好",
+        "小区绿化做得很漂亮",
+        "保安巡逻很认真，晚上很安心",
+    ),
+}
+
+
+def satisfaction_seed(*, estates: Sequence[Estate], now: dt.datetime, seed: int = 2026) -> int:
+    """The demo's yearly satisfaction surveys: for each estate one of last year and one of this year, anonymous,
+    sampled at 30 %, answered by about 70 % of the invited owners through `response_submit` (so every answer is
+    stored as an owner's would be) and ended; this year's scores a little better than last year's, the level-1
+    estate better than the level-2 one. Text answers are classified at once. Idempotent: an estate that already has
+    a yearly survey is skipped. Returns the number of responses."""
+    import random
+
+    rng = random.Random(seed)
+    created = 0
+    for estate_index, estate in enumerate(estates):
+        if Survey.objects.filter(estate=estate, kind=SurveyKind.YEARLY_SATISFACTION).exists():
+            continue
+        for years_ago in (1, 0):
+            opens_at = now - dt.timedelta(days=365 * years_ago + 40)
+            closes_at = opens_at + dt.timedelta(days=21)
+            with translation.override("zh-hans"):
+                questions = yearly_satisfaction_questions()
+                title = _("Yearly satisfaction survey %(year)s") % {"year": opens_at.year}
+            survey = survey_create(
+                actor=None,
+                new=NewSurvey(
+                    title=title,
+                    estate=estate,
+                    kind=SurveyKind.YEARLY_SATISFACTION,
+                    anonymous=True,
+                    sampling_rate=Decimal("0.3"),
+                    opens_at=opens_at,
+                    closes_at=closes_at,
+                    questions=questions,
+                ),
+                now=opens_at - dt.timedelta(days=1),
+            )
+            survey = survey_publish(actor=None, survey_id=survey.id, now=opens_at - dt.timedelta(hours=1))
+            rows = list(survey.questions.order_by("position"))
+            # Level-1 estate and this year: owners a little happier; greening and customer service lag behind.
+            base = 0.78 + 0.06 * (1 - estate_index) + 0.05 * (1 - years_ago)
+            lean = {Dimension.GREENING: -0.08, Dimension.CUSTOMER_SERVICE: -0.05, Dimension.CLEANING: 0.03}
+            invitations = survey.invitations.select_related("user").order_by("id")
+            for number, invitation in enumerate(invitations):
+                if rng.random() > 0.7:
+                    continue
+                raw: dict[int, object] = {}
+                for question in rows:
+                    if question.kind == QuestionKind.SCALE:
+                        happy = rng.random() < base + lean.get(question.dimension, 0)
+                        raw[question.id] = rng.choice((4, 5, 5)) if happy else rng.choice((1, 2, 3, 3))
+                    elif question.kind == QuestionKind.NPS:
+                        raw[question.id] = rng.choice((6, 7, 8, 9, 9, 10))
+                    elif rng.random() < 0.25:
+                        tone = "negative" if rng.random() < 0.55 else "positive"
+                        raw[question.id] = rng.choice(DEMO_COMMENTS[tone])
+                at = opens_at + dt.timedelta(hours=2 + number % 400)
+                response = response_submit(user=invitation.user, survey=survey, answers=raw, now=min(at, closes_at))
+                text_answers_classify(response_id=response.id)
+                created += 1
+            survey_close(actor=None, survey_id=survey.id, now=closes_at)
+    return created

@@ -13,9 +13,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,13 +25,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wuye.accounts.choices import RESIDENT_ROLES
 from wuye.accounts.selectors import roles_by_estate
 from wuye.core import clock
-from wuye.core.errors import DomainError, ValidationFailed
+from wuye.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from wuye.estates.models import Building, Estate, Grid
 
 from . import rules, selectors, services
-from .choices import CHOICE_KINDS, Dimension, Phase, QuestionKind, Sentiment, SurveyKind, SurveyStatus
+from .choices import (
+    CHOICE_KINDS,
+    Dimension,
+    FollowUpStatus,
+    Phase,
+    QuestionKind,
+    Sentiment,
+    SurveyKind,
+    SurveyStatus,
+)
 from .models import Answer, Question, Response, Survey
-from .permissions import can_create_in, can_manage, can_view_results, survey_desk_estate_ids
+from .permissions import can_create_in, can_manage, can_view_results, may_follow_up, survey_desk_estate_ids
 
 SCALE_LABELS = {
     1: gettext_lazy("Very dissatisfied"),
@@ -481,3 +491,123 @@ def desk_survey_new(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Draft saved. Check it, then publish it."))
                 return redirect("desk:surveys:results", survey_id=survey.id)
     return render(request, "engagement/desk_new.html", {"form": form}, status=status)
+
+
+# ---------------------------------------------------------------- satisfaction index
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+STATUS_BADGES = {"good": "text-bg-success", "warn": "text-bg-warning", "bad": "text-bg-danger", "none": "text-bg-light"}
+
+
+@login_required
+@require_GET
+def desk_satisfaction(request: HttpRequest) -> HttpResponse:
+    """The satisfaction index by dimension for the year so far: every estate, one estate with its grids, a grid with
+    its buildings, or one building; against the profile's target and last year; negative comments per dimension."""
+    try:
+        report = selectors.satisfaction_report(
+            request.user,
+            estate_id=request.GET.get("estate"),
+            grid_id=request.GET.get("grid"),
+            building_id=request.GET.get("building"),
+            year=request.GET.get("year"),
+            today=clock.today(),
+        )
+    except Forbidden:
+        raise PermissionDenied from None
+    except NotFound:
+        raise Http404 from None
+    except ValidationFailed as error:
+        return render(request, "engagement/desk_error.html", {"message": error.message}, status=400)
+    child_param = {"estate": "estate", "grid": "grid", "building": "building"}
+    base = {"year": report.year}
+    if report.estate:
+        base["estate"] = report.estate.id
+    if report.grid:
+        base["grid"] = report.grid.id
+    children = [
+        {
+            "line": child,
+            "url": "?" + urlencode({**base, child_param[child.kind]: child.id}),
+            "overall": _pct(child.overall),
+            "cells": [_pct(child.dimensions[line.dimension]) for line in report.lines],
+        }
+        for child in report.children
+    ]
+    chart = {
+        "dimensions": [line.label for line in report.lines],
+        "this_year": [None if line.index is None else round(line.index, 1) for line in report.lines],
+        "last_year": [None if line.last_year is None else round(line.last_year, 1) for line in report.lines],
+        "target": report.target,
+        "labels": {"this_year": str(report.year), "last_year": str(report.year - 1), "target": _("Target")},
+    }
+    context = {
+        "report": report,
+        "overall": _pct(report.overall),
+        "overall_last_year": _pct(report.overall_last_year),
+        "badge": STATUS_BADGES[report.status],
+        "lines": [
+            {"line": line, "index": _pct(line.index), "last_year": _pct(line.last_year)} for line in report.lines
+        ],
+        "children": children,
+        "chart": chart,
+        "years": list(range(clock.today().year, clock.today().year - 5, -1)),
+        "base": base,
+    }
+    return render(request, "engagement/desk_satisfaction.html", context)
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def _require_follow_up_user(request: HttpRequest) -> None:
+    if not may_follow_up(request.user):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def desk_follow_ups(request: HttpRequest) -> HttpResponse:
+    """My follow-ups: the open ones assigned to me or in the estates I oversee, the soonest due first; ?status=done
+    lists the latest done."""
+    _require_follow_up_user(request)
+    status = FollowUpStatus.DONE if request.GET.get("status") == FollowUpStatus.DONE else FollowUpStatus.OPEN
+    items = list(selectors.my_follow_ups(request.user, status=status)[:200])
+    return render(
+        request,
+        "engagement/desk_follow_ups.html",
+        {"items": items, "status": status, "now": clock.now(), "statuses": FollowUpStatus.choices},
+    )
+
+
+@login_required
+@require_POST
+def desk_follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    """Record what was done (a note is required) and close the follow-up."""
+    _require_follow_up_user(request)
+    follow_up = selectors.follow_up_get(request.user, follow_up_id)
+    try:
+        services.follow_up_done(
+            actor=request.user, follow_up_id=follow_up.id, note=request.POST.get("note", ""), now=clock.now()
+        )
+    except DomainError as error:
+        items = list(selectors.my_follow_ups(request.user)[:200])
+        return render(
+            request,
+            "engagement/desk_follow_ups.html",
+            {
+                "items": items,
+                "status": FollowUpStatus.OPEN,
+                "now": clock.now(),
+                "statuses": FollowUpStatus.choices,
+                "problem": error.message,
+                "problem_id": follow_up.id,
+            },
+            status=error.status,
+        )
+    messages.success(request, _("Follow-up recorded."))
+    return redirect("desk:surveys:follow_ups")

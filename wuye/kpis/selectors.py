@@ -3,15 +3,15 @@ see), and every KPI of that scope for a period — actual, last year, target, st
 level of the drill-down — from the rollups only (`KpiCube`, `HouseholdSnapshot`, `KpiTarget`), in a fixed number of
 queries whatever the size of the history.
 
-Hooks for capabilities that do not exist yet return None ("no data yet", shown as "—"): `survey_satisfaction`
-(the engagement app's satisfaction index replaces the ratings proxy once it returns a number), and
-`patrol_completion`, `inspection_completion`, `alarm_count`, `alarm_mttr`, `equipment_monitored`.
+`survey_satisfaction` reads the engagement app's satisfaction index (it replaces the ratings proxy wherever it has
+answers). Hooks for capabilities that do not exist yet return None ("no data yet", shown as "—"): `patrol_completion`,
+`inspection_completion`, `alarm_count`, `alarm_mttr`, `equipment_monitored`.
 """
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Min, Q, Subquery
 from django.utils.translation import gettext as _
@@ -209,9 +209,26 @@ def period_for(*, today: dt.date, start=None, end=None, month=None) -> tuple[dt.
 
 # ---------------------------------------------------------------------------------------------------------- hooks
 def survey_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """The satisfaction index (0-100) from owner surveys for the scope and period. Hook for the engagement app: until
-    it provides an index this returns None and the dashboard uses the ratings proxy (share of 'satisfied' ratings)."""
-    return None
+    """The engagement app's satisfaction index (0-100, docs/engagement.md) of the company, estate or grid for the
+    period: the same number as the desk's satisfaction page. None where it has no answers (and for a person: the
+    index measures places, not people), and the dashboard then shows the ratings proxy."""
+    if scope.level == Level.PERSON or not scope.estate_ids:
+        return None
+    from wuye.engagement.selectors import Place, satisfaction_overall
+
+    return satisfaction_overall(Place(tuple(scope.estate_ids), grid_id=scope.grid_id), start, end)
+
+
+def children_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> dict[int | None, float | None]:
+    """The satisfaction index of each estate of the company or each grid of the estate (None: outside any grid),
+    in one grouped read; people have none (their line shows the ratings proxy)."""
+    by = {Level.COMPANY: "estate", Level.ESTATE: "grid"}.get(scope.level)
+    if by is None or not scope.estate_ids:
+        return {}
+    from wuye.engagement.selectors import Place, satisfaction_for
+
+    indices = satisfaction_for(Place(tuple(scope.estate_ids)), start, end, by=by)
+    return {key: index.overall for key, index in indices.items()}
 
 
 def patrol_completion(scope: Scope, start: dt.date, end: dt.date) -> float | None:
@@ -320,12 +337,25 @@ def households_for(scope: Scope, end: dt.date) -> Households:
     return Households(*counts) if counts else Households(None, None)
 
 
-def _context(scope: Scope, start: dt.date, end: dt.date, households: Households) -> rules.Context:
+def _context(
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    households: Households,
+    *,
+    with_survey: bool = True,
+    surveys: dict | None = None,
+) -> rules.Context:
+    """`surveys`: satisfaction indices already read for (start, end) periods (the dashboard reads them at once)."""
+    if surveys is not None and (start, end) in surveys:
+        survey = surveys[(start, end)]
+    else:
+        survey = survey_satisfaction(scope, start, end) if with_survey else None
     return rules.Context(
         days=rules.period_days(start, end),
         households=households.households,
         online_households=households.online,
-        survey_satisfaction=survey_satisfaction(scope, start, end),
+        survey_satisfaction=survey,
         patrol_completion=patrol_completion(scope, start, end),
         inspection_completion=inspection_completion(scope, start, end),
         alarms=alarm_count(scope, start, end),
@@ -423,17 +453,34 @@ def _pick(rows: list[dict], wanted: set[tuple[str, dt.date]]) -> rules.Tally:
     return tally
 
 
-def _trend(scope: Scope, months: list[dt.date], rows: list[dict], households: Households, today: dt.date):
+def _trend_period(month: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
+    return month, min(rules.month_end(month), max(today, month))
+
+
+def surveys_for_periods(scope: Scope, periods: list[tuple[dt.date, dt.date]]) -> dict:
+    """The satisfaction index of every period at once (three queries), as `_context(surveys=...)` takes them."""
+    if scope.level == Level.PERSON or not scope.estate_ids:
+        return dict.fromkeys(periods)
+    from wuye.engagement.selectors import Place, satisfaction_series
+
+    unique = list(dict.fromkeys(periods))
+    values = satisfaction_series(Place(tuple(scope.estate_ids), grid_id=scope.grid_id), unique)
+    return dict(zip(unique, values, strict=True))
+
+
+def _trend(
+    scope: Scope, months: list[dt.date], rows: list[dict], households: Households, today: dt.date, surveys: dict
+):
     earlier = [rules.shift_year(month) for month in months]
     sums = _sum_rows((row for row in rows if row["grain"] == Grain.MONTH), "period")
     series: dict[str, list] = defaultdict(list)
     series_last_year: dict[str, list] = defaultdict(list)
     for into, periods in ((series, months), (series_last_year, earlier)):
         for month in periods:
-            last = min(rules.month_end(month), max(today, month))
+            first, last = _trend_period(month, today)
             values = rules.kpi_values(
                 sums.get(month, rules.Tally()),
-                _context(scope, month, last, households),
+                _context(scope, first, last, households, surveys=surveys),
             )
             for code, value in values.items():
                 into[code].append(value)
@@ -461,12 +508,20 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
         keys = sorted(names, key=lambda user_id: names[user_id])
         counts = {}
     lines = []
+    # The other hooks see the parent scope (they answer None until their apps exist); the satisfaction index is
+    # read for every child at once.
+    parent = _context(scope, start, end, Households(None, None), with_survey=False)
+    indices = children_satisfaction(scope, start, end)
     for key in keys:
         household = counts.get(key)
-        # The hooks see the parent scope: they answer None until their apps exist.
         values = rules.kpi_values(
             sums.get(key, rules.Tally()),
-            _context(scope, start, end, Households(*household) if household else Households(None, None)),
+            replace(
+                parent,
+                households=household[0] if household else None,
+                online_households=household[1] if household else None,
+                survey_satisfaction=indices.get(key),
+            ),
         )
         estate_id = key if scope.level == Level.COMPANY else scope.estate.id
         statuses = {}
@@ -515,8 +570,12 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
     rows = _node_rows(scope, period | period_ly | trend_periods)
     totals, totals_ly = _pick(rows, period), _pick(rows, period_ly)
     households = households_for(scope, end)
-    values = rules.kpi_values(totals, _context(scope, start, end, households))
-    values_ly = rules.kpi_values(totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end)))
+    trend_periods_all = [_trend_period(m, today) for m in months + [rules.shift_year(m) for m in months]]
+    surveys = surveys_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all])
+    values = rules.kpi_values(totals, _context(scope, start, end, households, surveys=surveys))
+    values_ly = rules.kpi_values(
+        totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end), surveys=surveys)
+    )
     targets = targets_for(scope, end.year)
     estate_id = scope.estate.id if scope.estate else None
     lines = []
@@ -536,7 +595,7 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
                 status=rules.status(values[spec.code], target, direction),
             )
         )
-    trend, trend_ly = _trend(scope, months, rows, households, today)
+    trend, trend_ly = _trend(scope, months, rows, households, today, surveys)
     child_level = {Level.COMPANY: Level.ESTATE, Level.ESTATE: Level.GRID, Level.GRID: Level.PERSON}.get(scope.level)
     return Dashboard(
         scope=scope,

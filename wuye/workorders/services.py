@@ -923,6 +923,8 @@ def _after_move(order: WorkOrder, action: str, from_status: str, event: WorkOrde
         _alarms_after_order_moved(order, from_status, now)
     if order.kind == Kind.RECTIFICATION and order.status in (Status.RESOLVED, Status.CLOSED):
         _recheck_after_rectification(order, now)
+    if action in (Action.RATE, Action.VISIT):
+        _follow_up_after_feedback(order, action, event, now)
 
 
 # Events after which the estate's automatic dispatch looks again: an order starts waiting for someone (accepted,
@@ -955,6 +957,13 @@ def _recheck_after_rectification(order: WorkOrder, now: dt.datetime) -> None:
     from wuye.inspections.services import rectification_resolved
 
     rectification_resolved(order=order, now=now)
+
+
+def _follow_up_after_feedback(order: WorkOrder, action: str, event: WorkOrderEvent, now: dt.datetime) -> None:
+    """A low rating or an unsatisfied return visit opens a follow-up for the grid leader, in the same transaction."""
+    from wuye.engagement.services import follow_up_after_order_event
+
+    follow_up_after_order_event(order=order, action=action, payload=event.payload, now=now)
 
 
 def _replan_on_commit(estate_id: int) -> None:

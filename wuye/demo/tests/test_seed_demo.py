@@ -282,3 +282,30 @@ def test_the_demo_estates_have_routes_with_labels_and_a_month_of_patrols_and_ins
         report = achieved_month(estate, year=now.year, month=now.month, now=now)
         patrol = next(line for line in report.lines if line.code == "patrol_checkpoints")
         assert patrol.achieved_value is not None and patrol.achieved_value > 0.5
+
+
+def test_the_demo_has_ended_yearly_satisfaction_surveys_an_index_and_kpi_targets(demo):
+    from wuye.engagement.choices import SurveyKind, SurveyStatus
+    from wuye.engagement.models import Response, Survey
+    from wuye.engagement.selectors import satisfaction_report
+    from wuye.kpis.models import KpiTarget
+
+    surveys = Survey.objects.filter(company=demo, kind=SurveyKind.YEARLY_SATISFACTION)
+    assert surveys.count() == 4 and not surveys.exclude(status=SurveyStatus.CLOSED).exists()
+    assert Response.objects.filter(survey__in=surveys).count() >= 200
+    admin = User.objects.get(username="admin")
+    estate = Estate.objects.get(company=demo, name="翠湖花园")
+    report = satisfaction_report(admin, estate_id=estate.id, today=clock.today())
+    assert report.overall is not None and report.overall_last_year is not None
+    assert any(line.negative.count for line in report.lines)
+    year = clock.today().year
+    assert KpiTarget.objects.filter(company=demo, year=year).exists()
+    assert KpiTarget.objects.filter(company=demo, year=year - 1).exists()
+
+
+def test_the_demo_has_a_follow_up_for_a_grid_leader_from_a_low_rating(demo):
+    from wuye.engagement.models import FollowUp
+
+    follow_up = FollowUp.objects.select_related("grid", "work_order").get(estate__company=demo)
+    assert follow_up.cause == "low_rating" and follow_up.score == 2
+    assert follow_up.assignee == follow_up.grid.leader is not None

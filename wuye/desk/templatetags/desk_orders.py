@@ -8,7 +8,8 @@ from django.utils import timezone
 from wuye.accounts.selectors import roles_by_estate
 from wuye.core import clock
 from wuye.core.validators import mask_phone
-from wuye.engagement.permissions import SURVEY_VIEW_ROLES
+from wuye.engagement.permissions import SATISFACTION_ROLES, SURVEY_VIEW_ROLES, may_follow_up
+from wuye.kpis.permissions import KPI_ROLES
 from wuye.workorders.choices import STATUS_BADGES, Priority, Status
 from wuye.workorders.permissions import DISPATCH_ROLES, FIELD_ROLES, VISIT_ROLES
 
@@ -89,4 +90,7 @@ def desk_menu(context) -> dict:
         "dispatch": bool(held & DISPATCH_ROLES),
         "pool": bool(held & FIELD_ROLES),
         "surveys": bool(held & SURVEY_VIEW_ROLES),
+        "satisfaction": bool(held & SATISFACTION_ROLES),
+        "kpis": bool(held & KPI_ROLES),
+        "follow_ups": may_follow_up(context["request"].user),
     }

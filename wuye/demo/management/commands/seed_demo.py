@@ -9,9 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
+from wuye.engagement.services import satisfaction_seed
 from wuye.estates.models import Company
 from wuye.inspections.seed import seed_inspections
 from wuye.iot.services import seed_iot
+from wuye.kpis.services import targets_seed
 from wuye.staff.seed import seed_appraisal
 from wuye.standards.services import seed_standards
 
@@ -59,6 +61,10 @@ class Command(BaseCommand):
                     # Routes with labels, rounds ahead and a month of patrols, inspections and spot checks (after
                     # the demo orders: their rectification orders are history, not the demo's story orders).
                     seed_inspections(company=result.company, estates=estates, history_days=30)
+                    # A year of satisfaction surveys for the index, and the year's KPI targets (and last year's).
+                    satisfaction_seed(estates=estates, now=clock.now())
+                    for year in (clock.today().year - 1, clock.today().year):
+                        targets_seed(company=result.company, year=year)
             else:
                 result = generate.seed_scale(estate_count=scale, progress=progress)
         except generate.SeedConflict as conflict:
