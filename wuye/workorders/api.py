@@ -28,7 +28,7 @@ from wuye.estates.selectors import estate_get, room_with_place
 
 from . import selectors, services
 from .catalogue import catalogue_lookup
-from .choices import ASSIGNED, OWNER_KINDS, USER_ACTIONS, Channel, PhotoStage, Status
+from .choices import ASSIGNED, OWNER_KINDS, USER_ACTIONS, Action, Channel, Kind, PhotoStage, Priority, Status
 from .models import WorkOrder, WorkOrderPhoto
 from .permissions import DESK_ROLES, DISPATCH_ROLES, can_create_for_others
 from .schemas import (
@@ -64,6 +64,8 @@ def _sees_full_phone(user, order: WorkOrder) -> bool:
 
 
 def _label(choices, value: str) -> str:
+    """The label of a stored choice in the active language (Model.get_FOO_display rebuilds the choices map on every
+    call; answers carry several labels per order)."""
     return str(choices(value).label) if value else ""
 
 
@@ -71,7 +73,7 @@ def _event_out(event) -> dict:
     return {
         "id": event.id,
         "action": event.action,
-        "action_label": event.get_action_display(),
+        "action_label": _label(Action, event.action),
         "actor": _person(event.actor),
         "at": event.at,
         "from_status": event.from_status,
@@ -87,7 +89,7 @@ def _photo_out(photo: WorkOrderPhoto) -> dict:
     return {
         "id": photo.id,
         "stage": photo.stage,
-        "stage_label": photo.get_stage_display(),
+        "stage_label": _label(PhotoStage, photo.stage),
         "url": reverse("api:workorder_photo", kwargs={"order_id": photo.order_id, "photo_id": photo.id}),
         "content_type": photo.content_type,
         "width": photo.width,
@@ -102,14 +104,14 @@ def _order_out(user, order: WorkOrder, now: dt.datetime) -> dict:
         "number": order.number,
         "estate_id": order.estate_id,
         "kind": order.kind,
-        "kind_label": order.get_kind_display(),
+        "kind_label": _label(Kind, order.kind),
         "channel": order.channel,
-        "channel_label": order.get_channel_display(),
+        "channel_label": _label(Channel, order.channel),
         "category": {"id": order.category.id, "code": order.category.code, "name": order.category.name},
         "priority": order.priority,
-        "priority_label": order.get_priority_display(),
+        "priority_label": _label(Priority, order.priority),
         "status": order.status,
-        "status_label": order.get_status_display(),
+        "status_label": _label(Status, order.status),
         "description": order.description,
         "place": order.place_label,
         "room_id": order.room_id,
@@ -152,13 +154,13 @@ def _item_out(order: WorkOrder, now: dt.datetime) -> dict:
         "number": order.number,
         "estate_id": order.estate_id,
         "status": order.status,
-        "status_label": order.get_status_display(),
+        "status_label": _label(Status, order.status),
         "kind": order.kind,
-        "kind_label": order.get_kind_display(),
+        "kind_label": _label(Kind, order.kind),
         "category_name": order.category.name,
         "place": order.place_label,
         "priority": order.priority,
-        "priority_label": order.get_priority_display(),
+        "priority_label": _label(Priority, order.priority),
         "assignee_name": order.assignee.display_name if order.assignee else None,
         "submitted_at": order.submitted_at,
         "sla_step": urgent["step"] if urgent else None,
