@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("wuye.inspections.desk_urls")),
     path("surveys/", include("wuye.engagement.desk_urls")),
     path("kpis/", include("wuye.kpis.desk_urls")),
+    path("equipment/", include("wuye.equipment.desk_urls")),
     path("orders/", views_orders.order_queue, name="order_queue"),
     path("orders/mine/", views_orders.order_mine, name="order_mine"),
     path("orders/overdue/", views_orders.order_overdue, name="order_overdue"),
