@@ -11,6 +11,7 @@ from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from wuye.core import clock
 from wuye.estates.choices import PublicAreaKind
 from wuye.estates.models import PublicArea
 
@@ -339,23 +340,33 @@ def reliability_by_equipment(
         if owner is not None:
             failures[owner].append(rules.Span(order.submitted_at, finished.get(order.id)))
     changes: dict[int, list[rules.StatusChange]] = defaultdict(list)
-    for equipment_id, at, to_status in (
+    first_record: dict[int, dt.datetime] = {}
+    for equipment_id, at, from_status, to_status in (
         EquipmentEvent.objects.filter(equipment_id__in=ids)
         .order_by("at", "id")
-        .values_list("equipment_id", "at", "to_status")
+        .values_list("equipment_id", "at", "from_status", "to_status")
     ):
-        changes[equipment_id].append(rules.StatusChange(at, to_status))
+        first_record.setdefault(equipment_id, at)
+        # The entry in the ledger (no "from") is not a status change: an item starts in service.
+        if from_status:
+            changes[equipment_id].append(rules.StatusChange(at, to_status))
     window_start = now - dt.timedelta(days=days)
     return {
         item.id: rules.reliability(
             failures=failures[item.id],
             status_changes=changes[item.id],
-            # From the item's first event (its entry in the ledger), when later than the window's start.
-            start=max(window_start, changes[item.id][0].at if changes[item.id] else item.created_at),
+            start=max(window_start, _in_service_since(item, first_record.get(item.id))),
             end=now,
         )
         for item in items
     }
+
+
+def _in_service_since(item: Equipment, first_record: dt.datetime | None) -> dt.datetime:
+    """Since when the item's figures count: its installation, or (unknown) its first record in the ledger."""
+    if item.installed_on is not None:
+        return dt.datetime.combine(item.installed_on, dt.time(), tzinfo=clock.local_tz())
+    return first_record or item.created_at
 
 
 def reliability_for_estate(user, estate_id: int, *, now: dt.datetime, days: int = RELIABILITY_DAYS) -> list[dict]:
