@@ -169,3 +169,15 @@ def test_a_label_encodes_the_absolute_landing_url():
     # Version and size follow the URL's length: a longer URL needs a larger symbol.
     longer = labels.qr("http://testserver/desk/equipment/l/ABCDEFGHJKMN/" + "x" * 60)
     assert longer.version > labels.qr("http://testserver/desk/equipment/l/ABCDEFGHJKMN/").version
+
+
+def test_an_items_page_stays_within_its_query_budget_whatever_its_history(demo, django_assert_max_num_queries):
+    from wuye.equipment.seed import seed_maintenance
+
+    seed_maintenance(estate=demo.estate, now=NOW, history_days=90)
+    pump = Equipment.objects.get(estate=demo.estate, code="PUMP-02")
+    client = demo.browser("technician")
+    with django_assert_max_num_queries(30):
+        response = client.get(f"/desk/equipment/{pump.id}/")
+    assert response.status_code == 200
+    assert response.content.decode().count('data-testid="order"') >= 4
