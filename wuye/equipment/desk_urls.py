@@ -13,4 +13,6 @@ urlpatterns = [
     path("l/<str:label_code>/", views.equipment_scan, name="scan"),
     path("<int:equipment_id>/", views.equipment_detail, name="detail"),
     path("<int:equipment_id>/documents/<int:document_id>", views.equipment_document, name="document"),
+    path("<int:equipment_id>/plans/new/", views.plan_new, name="plan_new"),
+    path("plans/<int:plan_id>/", views.plan_edit, name="plan_edit"),
 ]

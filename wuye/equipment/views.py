@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from wuye.core import clock
 from wuye.core.http import stored_file_response
@@ -188,3 +188,57 @@ def label_sheet_png(request: HttpRequest) -> HttpResponse:
 def label_sheet_pdf(request: HttpRequest) -> HttpResponse:
     items = _label_items(request)
     return _download(labels.sheet_pdf(_labels(request, items)), "application/pdf", "equipment-labels.pdf")
+
+
+# ---------------------------------------------------------------- maintenance plans
+
+
+def _plan_form_page(request: HttpRequest, *, item, plan=None) -> HttpResponse:
+    from wuye.core.errors import ValidationFailed
+
+    from . import services
+    from .forms import SERVICE_FIELDS, PlanForm
+
+    if not can_manage_plans(request.user, item.estate_id):
+        raise PermissionDenied
+    status = 200
+    if request.method == "POST":
+        form = PlanForm(request.POST, equipment=item)
+        if form.is_valid():
+            try:
+                if plan is None:
+                    services.plan_create(
+                        estate=item.estate,
+                        plan=services.PlanInput(equipment=item, **form.plan_values()),
+                        actor=request.user,
+                    )
+                else:
+                    services.plan_update(plan_id=plan.id, plan=services.plan_input_from(plan, **form.plan_values()))
+            except ValidationFailed as failure:
+                form.add_error(None, failure.message)
+                for error in failure.errors:
+                    field = SERVICE_FIELDS.get(error.field, error.field.split(".")[0])
+                    form.add_error(field if field in form.fields else None, error.message)
+                status = 422
+            else:
+                return redirect("desk:equipment:detail", equipment_id=item.id)
+        else:
+            status = 422
+    else:
+        form = PlanForm(initial=PlanForm.initial_from(plan) if plan else None, equipment=item)
+    return render(request, "equipment/plan_form.html", {"form": form, "item": item, "plan": plan}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_new(request: HttpRequest, equipment_id: int) -> HttpResponse:
+    _require_staff(request)
+    return _plan_form_page(request, item=selectors.equipment_get(request.user, equipment_id))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
+    _require_staff(request)
+    plan = selectors.plan_get(request.user, plan_id)
+    return _plan_form_page(request, item=plan.equipment, plan=plan)

@@ -71,6 +71,28 @@ CASES = [
         page=True,
         label="GET fault report form",
     ),
+    Case(
+        "GET",
+        lambda c: f"/desk/equipment/{c.item.id}/plans/new/",
+        expect(allowed=KEEPERS),
+        page=True,
+        label="GET plan form (new)",
+    ),
+    Case(
+        "GET",
+        lambda c: f"/desk/equipment/plans/{c.plan.id}/",
+        expect(allowed=KEEPERS),
+        page=True,
+        label="GET plan form (edit)",
+    ),
+    Case(
+        "POST",
+        lambda c: f"/desk/equipment/plans/{c.plan.id}/",
+        expect(allowed=KEEPERS, ok=422),
+        page=True,
+        data={"name": "", "trigger": "calendar"},
+        label="POST plan form with bad input",
+    ),
     Case("GET", "/api/v1/equipment", expect(stranger=200), label="GET /api/v1/equipment"),
     Case("GET", lambda c: f"/api/v1/equipment/{c.item.id}", expect(), label="GET /api/v1/equipment/{id}"),
     Case(

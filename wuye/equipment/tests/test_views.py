@@ -181,3 +181,69 @@ def test_an_items_page_stays_within_its_query_budget_whatever_its_history(demo, 
         response = client.get(f"/desk/equipment/{pump.id}/")
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="order"') >= 4
+
+
+def test_a_supervisor_adds_a_plan_on_the_desk_and_bad_values_come_back_next_to_their_fields(demo):
+    lift = Equipment.objects.get(estate=demo.estate, code="LIFT-1-1")
+    client = demo.browser("supervisor")
+    assert 'data-testid="plan-new"' in page_text(client.get(f"/desk/equipment/{lift.id}/"))
+    refused = client.post(
+        f"/desk/equipment/{lift.id}/plans/new/",
+        {
+            "name": "电梯半月保养",
+            "trigger": "calendar",
+            "priority": "low",
+            "interval": 15,
+            "interval_unit": "day",
+            "basis": "",
+            "lead_days": 2,
+            "meter_condition": ">=",
+            "min_wait_hours": 0,
+            "checklist": "检查曳引机",
+        },
+    )
+    assert refused.status_code == 422
+    fields = re.findall(r'data-field="(\w+)"', page_text(refused))
+    assert fields == ["basis", "starts_at"]
+    created = client.post(
+        f"/desk/equipment/{lift.id}/plans/new/",
+        {
+            "name": "电梯半月保养",
+            "trigger": "calendar",
+            "priority": "low",
+            "interval": 15,
+            "interval_unit": "day",
+            "basis": "schedule",
+            "starts_at": "2026-12-01T09:00",
+            "lead_days": 2,
+            "meter_condition": ">=",
+            "min_wait_hours": 0,
+            "checklist": "检查曳引机\n检查门锁回路\n",
+            "is_active": "on",
+        },
+    )
+    assert created.status_code == 302
+    plan = lift.maintenance_plans.get()
+    assert plan.checklist == ["检查曳引机", "检查门锁回路"] and plan.category.code == "lift"
+    assert plan.starts_at == dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+    edited = client.post(
+        f"/desk/equipment/plans/{plan.id}/",
+        {
+            "name": "电梯半月保养",
+            "trigger": "calendar",
+            "priority": "normal",
+            "interval": 14,
+            "interval_unit": "day",
+            "basis": "schedule",
+            "starts_at": "2026-12-01T09:00",
+            "lead_days": 2,
+            "meter_condition": ">=",
+            "min_wait_hours": 0,
+            "checklist": "检查曳引机",
+            "is_active": "on",
+        },
+    )
+    assert edited.status_code == 302
+    plan.refresh_from_db()
+    assert (plan.interval, plan.priority, plan.checklist) == (14, "normal", ["检查曳引机"])
+    assert 'data-testid="plan-new"' not in page_text(demo.browser("technician").get(f"/desk/equipment/{lift.id}/"))
