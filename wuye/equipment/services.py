@@ -282,6 +282,8 @@ def _check_plan(estate: Estate, plan: PlanInput) -> object:
             errors.add("basis", "invalid", _("Count from the schedule or from the last completion."))
         if plan.starts_at is None:
             errors.add("starts_at", "required", _("Say when the first maintenance is due."))
+        elif timezone.is_naive(plan.starts_at):
+            errors.add("starts_at", "naive", _("Give the time with its time zone, e.g. 2026-12-01T09:00:00+08:00."))
     elif plan.trigger == PlanTrigger.METER:
         if plan.device is None:
             errors.add("device_id", "required", _("Choose the device whose reading is the meter."))

@@ -132,3 +132,53 @@ def test_a_plan_created_through_the_api_opens_its_orders_when_the_scheduler_runs
     body = demo.api("manager").get(f"/api/v1/maintenance-plans?equipment_id={lift.id}").json()[0]
     assert len(body["orders"]) == 1
     assert body["next_due"].startswith((NOW + dt.timedelta(days=16)).date().isoformat())
+
+
+def test_odd_plan_input_is_refused_naming_the_field_never_a_server_error(demo):
+    pump = demo.estate.equipment.get(code="PUMP-01")
+    controller = Device.objects.get(code="pump-01")
+    client = demo.api("manager")
+    calendar = {"equipment_id": pump.id, "name": "x", "trigger": "calendar", "interval": 1, "basis": "schedule"}
+    cases = [
+        ({**calendar, "interval_unit": "month", "interval": 121, "starts_at": "2026-12-01T09:00:00+08:00"}, "interval"),
+        ({**calendar, "interval_unit": "day", "starts_at": "2026-12-01T09:00:00"}, "starts_at"),
+        ({**calendar, "interval_unit": "day", "starts_at": "tomorrow"}, "starts_at"),
+        (
+            {**calendar, "interval_unit": "day", "starts_at": "2026-12-01T09:00:00+08:00", "checklist": ["x" * 201]},
+            "checklist.1",
+        ),
+        (
+            {
+                "equipment_id": pump.id,
+                "name": "m",
+                "trigger": "meter",
+                "device_id": controller.id,
+                "metric": "a",
+                "meter_value": "nan",
+            },
+            "meter_value",
+        ),
+        (
+            {
+                "equipment_id": pump.id,
+                "name": "m",
+                "trigger": "meter",
+                "device_id": controller.id,
+                "metric": "a",
+                "meter_value": 1,
+                "meter_every": "inf",
+            },
+            "meter_every",
+        ),
+        ({**calendar, "category_id": 999999, "interval_unit": "day"}, "category_id"),
+    ]
+    for body, field in cases:
+        response = client.post("/api/v1/maintenance-plans", body, content_type="application/json")
+        assert response.status_code == 422, (body, response.content)
+        assert field in [error["field"] for error in response.json()["errors"]], (body, response.json())
+    missing = client.post(
+        "/api/v1/maintenance-plans", {**calendar, "equipment_id": 999999}, content_type="application/json"
+    )
+    assert missing.status_code == 404
+    assert client.patch("/api/v1/maintenance-plans/999999", {}, content_type="application/json").status_code == 404
+    assert client.get("/api/v1/equipment", {"q": "x" * 61}).status_code == 422
