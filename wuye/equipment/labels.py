@@ -84,8 +84,9 @@ def sheet_png(labels: list[Label]) -> bytes:
         y = (index // COLUMNS) * CELL_HEIGHT
         draw.rectangle([x + 8, y + 8, x + CELL_WIDTH - 8, y + CELL_HEIGHT - 8], outline=160, width=2)
         _centred(draw, label.title, x=x, y=y + 22, size=32)
-        image = _qr_png(label.url)
-        image.thumbnail((380, 380))
+        # A whole number of pixels per module, so the code stays crisp (no resampling).
+        modules = qr(label.url).symbol_size(scale=1, border=4)[0]
+        image = _qr_png(label.url, scale=max(2, 380 // modules))
         sheet.paste(image, (x + (CELL_WIDTH - image.width) // 2, y + 72))
         _centred(draw, label.code, x=x, y=y + 72 + image.height + 10, size=30)
         _centred(draw, label.subtitle, x=x, y=y + 72 + image.height + 52, size=22)

@@ -81,6 +81,7 @@ def equipment_detail(request: HttpRequest, equipment_id: int) -> HttpResponse:
     item = selectors.equipment_get(request.user, equipment_id)
     open_alarms, recent_alarms = selectors.equipment_alarms(item)
     plans = list(selectors.plan_list(request.user, equipment_id=item.id))
+    reliability = selectors.reliability_by_equipment([item], now=now)[item.id]
     context = {
         "item": item,
         "devices": selectors.equipment_devices(item, now=now),
@@ -89,7 +90,8 @@ def equipment_detail(request: HttpRequest, equipment_id: int) -> HttpResponse:
         "recent_alarms": recent_alarms,
         "orders": selectors.equipment_orders(item, limit=30),
         "plans": [{"plan": plan, "next_due": selectors.plan_next_due(plan, now=now)} for plan in plans],
-        "reliability": selectors.reliability_by_equipment([item], now=now)[item.id],
+        "reliability": reliability,
+        "availability_percent": None if reliability.availability is None else reliability.availability * 100,
         "reliability_days": selectors.RELIABILITY_DAYS,
         "documents": list(item.documents.all()),
         "events": list(item.events.select_related("actor").order_by("-at", "-id")[:10]),
