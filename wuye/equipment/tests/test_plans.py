@@ -193,3 +193,13 @@ def test_fault_reports_and_their_repairs_give_the_item_mttr(cast, item):
     assert figures.mtbf_hours == pytest.approx((365 * 24 - 10) / 2)
     orders = selectors.equipment_orders(item)
     assert {order.id for order in orders} >= {first.id}
+
+
+def test_the_scheduler_runs_the_plans_every_ten_minutes(cast, item):
+    from wuye.core import scheduler
+    from wuye.equipment import tasks
+
+    job = next(job for job in scheduler.registered_jobs() if job.name == "equipment.run_plans")
+    assert job.every == dt.timedelta(minutes=10) and job.task is tasks.run_plans
+    ef.calendar_plan(cast, item, starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert tasks.run_plans.call() == 1
