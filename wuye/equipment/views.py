@@ -57,11 +57,14 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     items = selectors.equipment_list(request.user, **filters)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    figures = selectors.reliability_by_equipment(list(page), now=clock.now())
+    rows = [{"item": item, "reliability": figures[item.id]} for item in page]
     estates = list(staff_estates(request.user).order_by("name"))
     query = {name: request.GET.get(name) for name in FILTERS if request.GET.get(name)}
     can_print = any(can_manage_ledger(request.user, estate.id) for estate in estates)
     context = {
         "page": page,
+        "rows": rows,
         "estates": estates,
         "categories": EquipmentCategory.choices,
         "importances": Importance.choices,

@@ -181,6 +181,10 @@ def test_an_items_page_stays_within_its_query_budget_whatever_its_history(demo, 
         response = client.get(f"/desk/equipment/{pump.id}/")
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="order"') >= 4
+    client.cookies["django_language"] = "en"
+    with django_assert_max_num_queries(15):
+        listing = page_text(client.get("/desk/equipment/", {"q": "PUMP-02"}))
+    assert re.search(r'data-testid="equipment-figures">2 failures in 365 days · MTTR 6\.\d h<', listing)
 
 
 def test_a_supervisor_adds_a_plan_on_the_desk_and_bad_values_come_back_next_to_their_fields(demo):
