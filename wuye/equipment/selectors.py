@@ -231,8 +231,8 @@ def equipment_charts(equipment: Equipment, *, now: dt.datetime) -> dict:
         "labels": {
             "day": _("Last 24 hours"),
             "month": _("Last 30 days (hourly mean)"),
-            "min": _("min"),
-            "max": _("max"),
+            "min": _("minimum"),
+            "max": _("maximum"),
         },
     }
 
