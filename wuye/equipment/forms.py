@@ -26,7 +26,7 @@ class PlanForm(forms.Form):
         label=_("First due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     lead_days = forms.IntegerField(label=_("Open the order this many days ahead"), min_value=0, initial=3)
-    device = forms.ModelChoiceField(label=_("Device"), queryset=None, required=False)
+    device = forms.ModelChoiceField(label=_("Meter device"), queryset=None, required=False)
     metric = forms.CharField(label=_("Metric"), max_length=40, required=False)
     meter_condition = forms.ChoiceField(
         label=_("When the reading"), choices=MeterCondition.choices, initial=MeterCondition.AT_LEAST
