@@ -122,6 +122,7 @@ def _register_routers() -> None:
     api.add_router("/", "wuye.standards.api.router")
     api.add_router("/", "wuye.kpis.api.router")
     api.add_router("/", "wuye.staff.api.router")
+    api.add_router("/", "wuye.equipment.api.router")
 
 
 _register_routers()

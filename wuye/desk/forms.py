@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from wuye.accounts.selectors import residents_of_room
 from wuye.core.images import DEFAULT_MAX_BYTES, ImageRejected, clean_image
 from wuye.dispatch.selectors import dispatch_suggestions
+from wuye.equipment import selectors as equipment_selectors
 from wuye.estates.ledgers import LedgerKind
 from wuye.estates.models import Estate, Grid, PublicArea
 from wuye.estates.permissions import can_view_residents, rooms_visible
@@ -471,6 +472,8 @@ class NewOrderForm(forms.Form):
     )
     room = forms.ModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
     reporter = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # A fault report from an equipment page or label (wuye.equipment): the order is linked to the item.
+    equipment = forms.IntegerField(required=False, widget=forms.HiddenInput)
     public_area = forms.ModelChoiceField(
         label=_("Public area"), queryset=None, required=False, empty_label=_("— not a public area —")
     )
@@ -517,6 +520,13 @@ class NewOrderForm(forms.Form):
         area = cleaned.get("public_area")
         if estate and area and area.estate_id != estate.id:
             self.add_error("public_area", _("The public area is not in this estate."))
+        cleaned["equipment_item"] = None
+        if cleaned.get("equipment"):
+            item = equipment_selectors.equipment_list(self.user).filter(pk=cleaned["equipment"]).first()
+            if item is None or (estate and item.estate_id != estate.id):
+                self.add_error(None, _("The equipment is not in this estate."))
+            else:
+                cleaned["equipment_item"] = item
         cleaned["reporter_user"] = None
         reporter_id = cleaned.get("reporter")
         if reporter_id:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("kpis/", include("wuye.kpis.desk_urls")),
     path("appraisal/", include("wuye.staff.desk_urls")),
     path("alarms/", include("wuye.iot.desk_urls")),
+    path("equipment/", include("wuye.equipment.desk_urls")),
     path("orders/", views_orders.order_queue, name="order_queue"),
     path("orders/mine/", views_orders.order_mine, name="order_mine"),
     path("orders/overdue/", views_orders.order_overdue, name="order_overdue"),

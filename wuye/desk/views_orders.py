@@ -26,6 +26,7 @@ from wuye.accounts.selectors import residents_of_room, roles_by_estate
 from wuye.core import clock
 from wuye.core.errors import DomainError, Forbidden, ValidationFailed
 from wuye.core.http import stored_file_response
+from wuye.equipment import selectors as equipment_selectors
 from wuye.estates import selectors as estate_selectors
 from wuye.estates.permissions import can_view_residents, staff_estates
 from wuye.workorders import selectors, services
@@ -268,6 +269,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 room=data["room"],
                 public_area=data["public_area"],
                 reporter=data["reporter_user"],
+                **_equipment_source(data["equipment_item"]),
             )
             try:
                 order, created = services.workorder_create(
@@ -288,6 +290,9 @@ def order_new(request: HttpRequest) -> HttpResponse:
         initial = {"token": NewOrderForm.new_token(), "channel": Channel.PHONE if takes_calls else Channel.STAFF}
         if len(estates) == 1:
             initial["estate"] = estates[0]
+        equipment = _equipment_for_report(request)
+        if equipment is not None:
+            initial.update(equipment_selectors.fault_report_initial(request.user, equipment))
         form = NewOrderForm(initial=initial, user=request.user, estate_ids=estate_ids)
     if form.is_bound and "token" in form.errors:
         # The hidden token cannot be fixed by the person typing: hand out a fresh one with the message.
@@ -298,9 +303,31 @@ def order_new(request: HttpRequest) -> HttpResponse:
         reporter_id = int(form.data.get("reporter") or 0) or None
     except ValueError:
         reporter_id = None
+    if room is None and not form.is_bound:
+        room = form.initial.get("room")
     photos_lost = status != 200 and bool(request.FILES.getlist("photos"))
-    context = {"form": form, "photos_lost": photos_lost, **_room_pick_context(request, room, reporter_id=reporter_id)}
+    context = {
+        "form": form,
+        "photos_lost": photos_lost,
+        "equipment": _equipment_for_report(request),
+        **_room_pick_context(request, room, reporter_id=reporter_id),
+    }
     return _page(request, "desk/orders/new.html", context, status=status)
+
+
+def _equipment_for_report(request: HttpRequest):
+    """The item a fault report is about (?equipment= from its page or label, or the posted hidden field): 404 when
+    the user may not see it."""
+    raw = request.POST.get("equipment") if request.method == "POST" else request.GET.get("equipment")
+    if not raw:
+        return None
+    if not str(raw).isdigit():
+        raise Http404
+    return equipment_selectors.equipment_get(request.user, int(raw))
+
+
+def _equipment_source(item) -> dict:
+    return {} if item is None else {"source_type": "equipment", "source_id": str(item.id)}
 
 
 def _show_service_errors(form, failure: ValidationFailed) -> None:

@@ -48,3 +48,29 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     EquipmentStatus.RETIRED: frozenset(),
 }
+
+
+class PlanTrigger(models.TextChoices):
+    """What brings a preventive-maintenance plan's next order: the calendar, or a meter (a device's reading)."""
+
+    CALENDAR = "calendar", _("Calendar")
+    METER = "meter", _("Meter reading")
+
+
+class IntervalUnit(models.TextChoices):
+    DAY = "day", _("days")
+    WEEK = "week", _("weeks")
+    MONTH = "month", _("months")
+
+
+class CalendarBasis(models.TextChoices):
+    """Fixed: due dates are start + k × interval whatever happens (lifts every 15 days by regulation). Floating: the
+    next due date is counted from the last completion (a filter changed late is next due a full interval later)."""
+
+    SCHEDULE = "schedule", _("From the schedule (fixed dates)")
+    COMPLETION = "completion", _("From the last completion")
+
+
+class MeterCondition(models.TextChoices):
+    AT_LEAST = ">=", _("reaches or passes (≥)")
+    AT_MOST = "<=", _("falls to or below (≤)")

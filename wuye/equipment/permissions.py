@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from wuye.accounts.choices import STAFF_ROLES, Role
 from wuye.accounts.selectors import estate_ids_with_roles, roles_by_estate
 
-from .models import Equipment
+from .models import Equipment, MaintenancePlan
 
 LEDGER_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.COMPANY_ADMIN})
 STATUS_ROLES = LEDGER_ROLES | {Role.TECHNICIAN}
@@ -28,3 +28,23 @@ def can_manage_ledger(user, estate_id: int) -> bool:
 
 def can_change_status(user, equipment: Equipment) -> bool:
     return bool(roles_by_estate(user).get(equipment.estate_id, frozenset()) & STATUS_ROLES)
+
+
+# Preventive-maintenance plans: every member of staff sees them (a technician reads what the plan asks), those who
+# keep the ledger create and change them.
+PLAN_ROLES = LEDGER_ROLES
+
+
+def plans_visible(user) -> QuerySet[MaintenancePlan]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return MaintenancePlan.objects.none()
+    return MaintenancePlan.objects.filter(estate_id__in=estate_ids_with_roles(user, STAFF_ROLES))
+
+
+def can_manage_plans(user, estate_id: int) -> bool:
+    return bool(roles_by_estate(user).get(estate_id, frozenset()) & PLAN_ROLES)
+
+
+def works_anywhere(user) -> bool:
+    """Whether the user is staff of any estate (the equipment pages are for staff; owners get 403)."""
+    return bool(estate_ids_with_roles(user, STAFF_ROLES))

@@ -10,6 +10,7 @@ from wuye.core import clock
 from wuye.demo import generate
 from wuye.demo.orders import seed_demo_orders
 from wuye.engagement.services import satisfaction_seed
+from wuye.equipment.seed import seed_maintenance
 from wuye.estates.models import Company
 from wuye.inspections.seed import seed_inspections
 from wuye.iot.services import seed_iot
@@ -58,6 +59,8 @@ class Command(BaseCommand):
                     # Equipment, devices, alarm rules and a few alarm stories with their work orders (after the
                     # orders above, which are seeded only into an estate without any).
                     seed_iot(estates[0], now=clock.now())
+                    # Maintenance plans for that equipment, with a played-out history (MTBF / MTTR have numbers).
+                    seed_maintenance(estate=estates[0], now=clock.now())
                     # Routes with labels, rounds ahead and a month of patrols, inspections and spot checks (after
                     # the demo orders: their rectification orders are history, not the demo's story orders).
                     seed_inspections(company=result.company, estates=estates, history_days=30)
