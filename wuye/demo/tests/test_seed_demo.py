@@ -306,6 +306,10 @@ def test_the_demo_has_ended_yearly_satisfaction_surveys_an_index_and_kpi_targets
 def test_the_demo_has_a_follow_up_for_a_grid_leader_from_a_low_rating(demo):
     from wuye.engagement.models import FollowUp
 
-    follow_up = FollowUp.objects.select_related("grid", "work_order").get(estate__company=demo)
-    assert follow_up.cause == "low_rating" and follow_up.score == 2
-    assert follow_up.assignee == follow_up.grid.leader is not None
+    # The demo's story order rated 2 has one; last month's played-out history (appraisal) may add others.
+    follow_ups = FollowUp.objects.select_related("grid", "work_order").filter(estate__company=demo)
+    assert follow_ups.exists()
+    for follow_up in follow_ups:
+        assert follow_up.cause in ("low_rating", "unsatisfied_visit", "low_survey_answer"), follow_up.cause
+        assert follow_up.assignee == follow_up.grid.leader is not None
+    assert follow_ups.filter(cause="low_rating", score=2).exists()

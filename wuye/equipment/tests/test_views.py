@@ -184,7 +184,9 @@ def test_an_items_page_stays_within_its_query_budget_whatever_its_history(demo, 
     client.cookies["django_language"] = "en"
     with django_assert_max_num_queries(15):
         listing = page_text(client.get("/desk/equipment/", {"q": "PUMP-02"}))
-    assert re.search(r'data-testid="equipment-figures">2 failures in 365 days · MTTR 6\.\d h<', listing)
+    # seed_iot's story (60 days back here) leaves this pump's critical alarm order open: an open failure, which
+    # swallows the 4.5 h breakdown that overlaps it (overlapping failures count once); the 8 h one is the repair.
+    assert re.search(r'data-testid="equipment-figures">2 failures in 365 days · MTTR 8\.0 h<', listing)
 
 
 def test_a_supervisor_adds_a_plan_on_the_desk_and_bad_values_come_back_next_to_their_fields(demo):
