@@ -101,9 +101,9 @@ def _catalogue(company: Company) -> Catalogue:
             if kind in by_kind:
                 by_kind[kind].append((category_id, priority, policy_id))
     limits = {}
-    for policy_id, priority, step, minutes, level in SlaTarget.objects.filter(policy__company=company).values_list(
-        "policy_id", "priority", "step", "limit_minutes", "service_level"
-    ):
+    for policy_id, priority, step, minutes, level in SlaTarget.objects.filter(
+        policy__company=company, estate__isnull=True
+    ).values_list("policy_id", "priority", "step", "limit_minutes", "service_level"):
         if level in ("", "level_2"):
             limits[(policy_id, priority, step)] = minutes
     return Catalogue(by_kind=by_kind, limits=limits)

@@ -141,12 +141,16 @@ def sop_seed(*, company: Company) -> int:
 # ---------------------------------------------------------------- profiles and work-order SLA limits
 
 
+# The profile fields that are work-order SLA limits: (priority, step, counted round the clock).
+SLA_TARGETS = {
+    "emergency_arrival_minutes": (Priority.EMERGENCY, Step.ARRIVE, True),
+    "repair_arrival_minutes": (Priority.NORMAL, Step.ARRIVE, False),
+}
+
+
 def _sla_rows(values: dict) -> list[tuple[str, str, int, bool]]:
     """(priority, step, minutes, round the clock) for the SLA limits a profile sets."""
-    return [
-        (Priority.EMERGENCY, Step.ARRIVE, values["emergency_arrival_minutes"], True),
-        (Priority.NORMAL, Step.ARRIVE, values["repair_arrival_minutes"], False),
-    ]
+    return [(priority, step, values[key], always) for key, (priority, step, always) in SLA_TARGETS.items()]
 
 
 def profile_sla_sync(*, profile: ServiceLevelProfile) -> int:
@@ -160,6 +164,7 @@ def profile_sla_sync(*, profile: ServiceLevelProfile) -> int:
         for priority, step, minutes, round_the_clock in _sla_rows(profile.values()):
             SlaTarget.objects.update_or_create(
                 policy=policy,
+                estate=None,
                 service_level=profile.code,
                 priority=priority,
                 step=step,
@@ -171,12 +176,12 @@ def profile_sla_sync(*, profile: ServiceLevelProfile) -> int:
 
 @dataclass
 class SlaApplied:
-    """What profile_apply_to_sla did: the level the estate now runs at, SLA rows written, and the contract's own
-    SLA limits that work orders cannot follow per estate yet (see docs in profile_apply_to_sla)."""
+    """What profile_apply_to_sla did: the level the estate now runs at, the level's SLA rows written, and the
+    contract's own SLA limits written as the estate's rows."""
 
     level: str
     targets_written: int
-    unenforced: dict[str, int] = field(default_factory=dict)
+    estate_overrides: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -184,23 +189,35 @@ def profile_apply_to_sla(
     *, estate: Estate, profile: ServiceLevelProfile, now: dt.datetime, overrides: dict | None = None
 ) -> SlaApplied:
     """Make the estate's work orders follow `profile` from now on: the estate's contracted level becomes the
-    profile's, and the company's SLA targets of that level carry the profile's limits. Orders already running keep
-    the limits their steps started with (history).
-
-    A contract override of an SLA limit (e.g. emergency arrival 20 minutes in one estate) is returned in
-    `unenforced`: work-order SLA targets are per company and level, not per estate, so it cannot be applied without
-    a change in wuye/workorders (an optional estate on SlaTarget, preferred by `_pick_target`)."""
+    profile's, and the company's SLA targets of that level carry the profile's limits. A contract override of an SLA
+    limit (e.g. emergency arrival 20 minutes in one estate) becomes that estate's own SlaTarget rows, which work
+    orders prefer over the level's; a limit the contract no longer overrides loses them. Orders already running keep
+    the limits their steps started with (history)."""
     if profile.company_id != estate.company_id:
         raise ValueError("a profile of another company")
     if estate.service_level != profile.code:
         Estate.objects.filter(pk=estate.pk).update(service_level=profile.code, updated_at=now)
         estate.service_level = profile.code
     written = profile_sla_sync(profile=profile)
-    return SlaApplied(
-        level=profile.code,
-        targets_written=written,
-        unenforced=rules.sla_overrides(profile.values(), overrides or {}),
-    )
+    estate_overrides = rules.sla_overrides(profile.values(), overrides or {})
+    _estate_sla_sync(estate=estate, overrides=estate_overrides)
+    return SlaApplied(level=profile.code, targets_written=written, estate_overrides=estate_overrides)
+
+
+def _estate_sla_sync(*, estate: Estate, overrides: dict[str, int]) -> None:
+    kept = []
+    for policy in SlaPolicy.objects.filter(company_id=estate.company_id, code__in=sla_policy_codes()):
+        for key, minutes in overrides.items():
+            priority, step, always = SLA_TARGETS[key]
+            row, _created = SlaTarget.objects.update_or_create(
+                policy=policy,
+                estate=estate,
+                priority=priority,
+                step=step,
+                defaults={"limit_minutes": minutes, "round_the_clock": always, "service_level": ""},
+            )
+            kept.append(row.pk)
+    SlaTarget.objects.filter(estate=estate).exclude(pk__in=kept).delete()
 
 
 @transaction.atomic

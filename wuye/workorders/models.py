@@ -54,10 +54,20 @@ class SlaPolicy(TimeStampedModel):
 
 
 class SlaTarget(models.Model):
-    """One limit of a policy: for this priority (and, when set, this contracted service level), this step must be met
-    within so many minutes, counted in business hours or round the clock."""
+    """One limit of a policy: for this priority (and, when set, this contracted service level, or this one estate
+    whose contract sets its own limit), this step must be met within so many minutes, counted in business hours or
+    round the clock. The most specific row wins: the estate's own, then its level's, then the any-level one."""
 
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets", verbose_name=_("policy"))
+    estate = models.ForeignKey(
+        "estates.Estate",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("estate"),
+        help_text=_("Set when one estate's contract overrides the limit; empty: every estate."),
+    )
     service_level = models.CharField(
         _("service level"), max_length=20, choices=ServiceLevel.choices, blank=True, help_text=_("Empty: any level.")
     )
@@ -73,8 +83,15 @@ class SlaTarget(models.Model):
         verbose_name_plural = _("SLA targets")
         constraints = [
             models.UniqueConstraint(
-                fields=["policy", "service_level", "priority", "step"], name="slatarget_unique_per_level_priority_step"
-            )
+                fields=["policy", "service_level", "priority", "step"],
+                condition=Q(estate__isnull=True),
+                name="slatarget_unique_per_level_priority_step",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "estate", "priority", "step"],
+                condition=Q(estate__isnull=False),
+                name="slatarget_unique_per_estate_priority_step",
+            ),
         ]
 
     def __str__(self) -> str:

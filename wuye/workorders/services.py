@@ -178,10 +178,16 @@ def _pick_target(targets, order: WorkOrder, step: str) -> SlaTarget | None:
     fitting = [
         t
         for t in targets
-        if t.priority == order.priority and t.step == step and t.service_level in ("", order.estate.service_level)
+        if t.priority == order.priority
+        and t.step == step
+        and (
+            t.estate_id == order.estate_id
+            if t.estate_id is not None
+            else t.service_level in ("", order.estate.service_level)
+        )
     ]
-    # A target for the estate's own level beats the any-level one.
-    fitting.sort(key=lambda t: t.service_level == "")
+    # The estate's own contract beats its level's target, which beats the any-level one.
+    fitting.sort(key=lambda t: (t.estate_id is None, t.service_level == ""))
     return fitting[0] if fitting else None
 
 

@@ -155,15 +155,30 @@ def test_editing_a_profile_keeps_the_values_that_applied_before_the_edit(cast):
     assert effective_values(estate_profile_at(cast.estate.id, week_ago))["emergency_arrival_minutes"] == 30
 
 
-def test_a_contract_override_of_an_sla_limit_is_reported_as_not_enforced(cast):
+def test_a_contract_override_of_an_sla_limit_holds_for_that_estate_only_and_can_be_dropped(cast):
+    from wuye.testing import factories
+    from wuye.workorders import services as workorder_services
+
     wf.seed_catalogue(cast)
     sf.seed(cast)
+    level_1 = sf.profile(cast, "level_1")
     applied = services.profile_apply_to_sla(
-        estate=cast.estate, profile=sf.profile(cast, "level_1"), now=NOW, overrides={"emergency_arrival_minutes": 20}
+        estate=cast.estate, profile=level_1, now=NOW, overrides={"emergency_arrival_minutes": 20}
     )
     assert applied.level == "level_1"
     assert applied.targets_written == 2  # emergency and normal arrival on the "repairs" policy
-    assert applied.unenforced == {"emergency_arrival_minutes": 20}
+    assert applied.estate_overrides == {"emergency_arrival_minutes": 20}
+    assert emergency_arrival_limit(cast, NOW) == 20
+    # A sibling estate of the same company on the same level keeps the profile's 30 minutes.
+    sibling = factories.EstateFactory(company=cast.company, name="锦绣家园", code="jinxiu", service_level="level_1")
+    order = wf.order(cast, status="accepted", priority=Priority.EMERGENCY, now=NOW)
+    order.estate = sibling
+    targets = order.category.sla_policy.targets.all()
+    assert workorder_services._pick_target(targets, order, Step.ARRIVE).limit_minutes == 30
+    # The next contract without the override brings the profile's limit back for new orders.
+    services.profile_apply_to_sla(estate=cast.estate, profile=level_1, now=NOW, overrides={})
+    assert not SlaTarget.objects.filter(estate=cast.estate).exists()
+    assert emergency_arrival_limit(cast, NOW + dt.timedelta(hours=1)) == 30
 
 
 def test_a_profile_of_another_company_is_refused(cast):
