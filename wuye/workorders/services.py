@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,7 +468,7 @@ def workorder_create(
         message = _("At most %(max)d photos.") % {"max": PHOTOS_PER_STAGE}
         raise ValidationFailed(message, errors=[FieldError("photos", "too_many_photos", message)])
     try:
-        with _stored(photos, prefix=f"workorders/{new.estate.id}") as names, transaction.atomic():
+        with _stored(photos, prefix=f"workorders/{new.estate.id}") as names, _create_transaction(photos):
             # The number is taken inside the transaction, just before the insert: one commit (one disk flush) per
             # create. The day's counter row stays locked only until this transaction commits.
             order = _create_in_transaction(actor, new, idempotency_key, now)
@@ -482,6 +482,15 @@ def workorder_create(
                 return existing, False
         raise
     return order, True
+
+
+def _create_transaction(photos: Sequence[CleanImage]):
+    """On PostgreSQL a create without photos is one statement (_insert_in_one_statement), atomic by itself: outside
+    any transaction it needs no BEGIN and COMMIT of its own (two round trips less on the hot path). Inside one, a
+    savepoint as usual, so a refused insert (a replayed idempotency key) leaves the caller's transaction usable."""
+    if connection.vendor == "postgresql" and not photos and not connection.in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
 
 
 @contextmanager

@@ -108,6 +108,22 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_order_and_creat
     assert WorkOrderEvent.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_a_retry_also_returns_the_first_order_and_the_next_number_follows(cast):
+    """As in production (autocommit): on PostgreSQL the create is then one statement with no transaction of its own,
+    and the refused replay must leave the connection usable and the day's counter where the first create left it."""
+    wf.seed_catalogue(cast)
+    client = cast.api("owner")
+    body = repair_body(cast)
+    first = post_json(client, LIST, body, **{"Idempotency-Key": "autocommit-1"})
+    retry = post_json(client, LIST, body, **{"Idempotency-Key": "autocommit-1"})
+    other = post_json(client, LIST, body, **{"Idempotency-Key": "autocommit-2"})
+    assert (first.status_code, retry.status_code, other.status_code) == (201, 200, 201)
+    assert retry.json()["number"] == first.json()["number"]
+    assert int(other.json()["number"][-6:]) == int(first.json()["number"][-6:]) + 1
+    assert WorkOrder.objects.count() == 2 and WorkOrderEvent.objects.count() == 2
+
+
 def test_another_idempotency_key_creates_another_order(wo_cast):
     client = wo_cast.api("owner")
     first = post_json(client, LIST, repair_body(wo_cast), **{"Idempotency-Key": "a"})
