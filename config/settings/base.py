@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -167,6 +167,10 @@ LOGGING = {
 
 # Work orders: an order the owner has not rated this many days after it was resolved is closed automatically.
 WORKORDER_AUTO_CLOSE_DAYS = env_int("WORKORDER_AUTO_CLOSE_DAYS", 3)
+
+# `manage.py serve` (make run) feeds the demo estate's devices with simulated readings in-process, so the demo has
+# live charts and the odd alarm without a broker (config.settings.local turns it on).
+IOT_DEMO_FEED = env_bool("IOT_DEMO_FEED", False)
 
 # IoT alarms (docs/iot.md): minutes after an alarm is raised at which, while nobody has acknowledged it, the assignee
 # (or grid leader), then the supervisors, then the project managers are told, per severity; a rule may set its own.

@@ -10,6 +10,7 @@ Use `--seed-demo` to create the demo equipment, devices and rules first (service
 """
 
 import datetime as dt
+import logging
 import math
 import random
 import signal
@@ -19,11 +20,14 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 from wuye.core import clock
 from wuye.estates.models import Estate
 from wuye.iot import ingest, services
 from wuye.iot.models import Device
+
+log = logging.getLogger(__name__)
 
 # metric → (base, daily amplitude, noise, decimals)
 PROFILES: dict[str, tuple[float, float, float, int]] = {
@@ -129,8 +133,8 @@ class Simulator:
     def __init__(self, devices: list[SimulatedDevice], *, fault_rate: float, rng: random.Random) -> None:
         self.devices, self.fault_rate, self.rng = devices, fault_rate, rng
 
-    def messages(self, now: dt.datetime) -> list[tuple[str, bytes]]:
-        """(topic, signed payload) for every device that reports at `now`."""
+    def readings(self, now: dt.datetime) -> list[tuple[SimulatedDevice, dict[str, float]]]:
+        """(device, metric → value) for every device that reports at `now`."""
         out = []
         for device in self.devices:
             self._maybe_fault(device, now)
@@ -142,9 +146,26 @@ class Simulator:
                 if device.fault:
                     value = faulty_value(device, metric, value, now, self.rng)
                 values[metric] = round(value, PROFILES.get(metric, (0, 0, 0, 2))[3])
+            out.append((device, values))
+        return out
+
+    def messages(self, now: dt.datetime) -> list[tuple[str, bytes]]:
+        """(topic, signed payload) for every device that reports at `now`."""
+        out = []
+        for device, values in self.readings(now):
             body = ingest.encode_body({"ts": now.isoformat(), "values": values}, sent_at=now)
             out.append((device.topic, ingest.sign(device.key, device.topic, body)))
         return out
+
+    def batches(self, now: dt.datetime) -> list[services.DeviceBatch]:
+        """The same readings as checked batches, for storing in-process (no broker, no signature: the demo server's
+        own feed, see feed_in_process)."""
+        return [
+            services.DeviceBatch(
+                device_id=device.id, estate_id=device.estate_id, readings=[(m, now, v) for m, v in values.items()]
+            )
+            for device, values in self.readings(now)
+        ]
 
     def _maybe_fault(self, device: SimulatedDevice, now: dt.datetime) -> None:
         if device.fault and now >= device.fault_ends:
@@ -158,6 +179,23 @@ class Simulator:
         low, high = FAULTS[device.fault][1]
         device.fault_started = now
         device.fault_ends = now + dt.timedelta(minutes=self.rng.randint(low, high))
+
+
+def feed_in_process(estate: Estate, stop: threading.Event, *, interval: float = 10.0, fault_rate: float = 0.002) -> int:
+    """`make run`'s demo devices: readings as the simulator makes them, stored by this process through
+    services.telemetry_store every `interval` seconds until `stop` is set, so the equipment pages have live charts and
+    the demo rules raise and clear the odd alarm without a broker. Returns how many readings it stored."""
+    simulator = Simulator(simulated_devices(estate), fault_rate=fault_rate, rng=random.Random())
+    stored = 0
+    while simulator.devices and not stop.wait(interval):
+        try:
+            result = services.telemetry_store(batches=simulator.batches(clock.now()))
+            stored += result.stored
+        except Exception:  # the demo feed must never take the server down
+            log.exception("the demo feed could not store readings")
+        finally:
+            close_old_connections()
+    return stored
 
 
 class Command(BaseCommand):

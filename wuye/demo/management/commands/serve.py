@@ -15,6 +15,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from wuye.core.management.commands.run_scheduler import SchedulerLoop
 
+DEMO_ESTATE = "cuihu-garden"
 DEMO_LOGINS = """
   wuye is running at http://127.0.0.1:{port}/
   Demo accounts (password: wuye-demo)
@@ -50,9 +51,25 @@ class Command(BaseCommand):
         scheduler = SchedulerLoop()
         threading.Thread(target=worker.run, name="wuye-worker", daemon=True).start()
         threading.Thread(target=scheduler.run, name="wuye-scheduler", daemon=True).start()
+        feed_stop = threading.Event()
         self.stdout.write(DEMO_LOGINS.format(port=port))
+        if getattr(settings, "IOT_DEMO_FEED", False):
+            self._start_demo_feed(feed_stop)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
         finally:
+            feed_stop.set()
             worker.running = False
             scheduler.stop()
+
+    def _start_demo_feed(self, stop: threading.Event) -> None:
+        # Imported here: only `make run` feeds devices.
+        from wuye.estates.models import Estate
+        from wuye.iot.management.commands.iot_simulate import feed_in_process
+        from wuye.iot.models import Device
+
+        estate = Estate.objects.filter(code=DEMO_ESTATE).first()
+        if estate is None or not Device.objects.filter(estate=estate, is_active=True).exists():
+            return
+        threading.Thread(target=feed_in_process, args=(estate, stop), name="wuye-demo-feed", daemon=True).start()
+        self.stdout.write(f"  Demo devices of {estate.name} report every 10 s (IOT_DEMO_FEED=false to stop)\n")
