@@ -6,6 +6,7 @@ from django.db import connection
 from wuye.iot.management.commands.iot_simulate import feed_in_process
 from wuye.iot.models import Device, Reading
 from wuye.iot.services import DEMO_DEVICES, seed_iot
+from wuye.workorders.tests import factories as wf
 
 
 class Ticks:
@@ -41,3 +42,17 @@ def test_each_tick_stores_one_reading_per_metric_of_every_active_device_and_stop
 @pytest.mark.django_db(transaction=True)
 def test_an_estate_without_devices_is_not_fed(cast):
     assert feed_in_process(cast.estate, Ticks(3), interval=1.0) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seeded_stories_open_alarms_stay_open_while_the_feed_runs(cast):
+    from wuye.iot.choices import OPEN_STATUSES
+    from wuye.iot.models import Alarm
+
+    wf.seed_catalogue(cast)
+    seed_iot(cast.estate)
+    open_before = set(Alarm.objects.filter(estate=cast.estate, status__in=OPEN_STATUSES).values_list("id", flat=True))
+    assert len(open_before) >= 2  # pump 2's pressure, the generator's battery, lift 3-1's heat
+    feed_in_process(cast.estate, Ticks(3), interval=1.0, fault_rate=0.0)
+    still_open = set(Alarm.objects.filter(estate=cast.estate, status__in=OPEN_STATUSES).values_list("id", flat=True))
+    assert still_open == open_before

@@ -25,7 +25,8 @@ from django.db import close_old_connections
 from wuye.core import clock
 from wuye.estates.models import Estate
 from wuye.iot import ingest, services
-from wuye.iot.models import Device
+from wuye.iot.choices import OPEN_STATUSES
+from wuye.iot.models import Alarm, Device
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,16 @@ class Simulator:
             for device, values in self.readings(now)
         ]
 
+    def hold_faults(self, open_metrics: list[tuple[int, str]], *, now: dt.datetime, until: dt.datetime) -> None:
+        """Devices with an open alarm keep the fault that raised it until `until` (device id, metric pairs), so a
+        story the demo was seeded with stays open until someone clears it, instead of the first normal reading
+        clearing it."""
+        faults = {needs[0]: name for name, (needs, _span) in FAULTS.items() if needs}
+        for device in self.devices:
+            for device_id, metric in open_metrics:
+                if device_id == device.id and metric in faults and metric in device.metrics:
+                    device.fault, device.fault_started, device.fault_ends = faults[metric], now, until
+
     def _maybe_fault(self, device: SimulatedDevice, now: dt.datetime) -> None:
         if device.fault and now >= device.fault_ends:
             device.fault = device.fault_started = device.fault_ends = None
@@ -186,6 +197,11 @@ def feed_in_process(estate: Estate, stop: threading.Event, *, interval: float = 
     services.telemetry_store every `interval` seconds until `stop` is set, so the equipment pages have live charts and
     the demo rules raise and clear the odd alarm without a broker. Returns how many readings it stored."""
     simulator = Simulator(simulated_devices(estate), fault_rate=fault_rate, rng=random.Random())
+    now = clock.now()
+    open_metrics = list(
+        Alarm.objects.filter(estate=estate, status__in=OPEN_STATUSES).values_list("device_id", "rule__metric")
+    )
+    simulator.hold_faults(open_metrics, now=now, until=now + dt.timedelta(days=1))
     stored = 0
     while simulator.devices and not stop.wait(interval):
         try:
