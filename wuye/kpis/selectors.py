@@ -482,13 +482,19 @@ def hooks_for_periods(scope: Scope, periods: list[Period], *, now: dt.datetime |
 
 def children_hooks(scope: Scope, start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> dict:
     """The hook KPIs of each estate of the company, each grid of the estate (None: outside any grid) or each person
-    of the grid, for one period (five grouped queries)."""
+    of the grid, for one period (five grouped queries). Children without a row are missing: the caller shows them
+    without figures (and with 0 alarms, for a place)."""
     group = {Level.COMPANY: "estate", Level.ESTATE: "grid", Level.GRID: "person"}.get(scope.level)
     if group is None or not scope.estate_ids:
         return {}
     series = _hook_series(scope, [(start, end)], group, now or clock.now())
     keys = {key for values in series.values() for key in values}
-    return {key: Hooks(**{name: values.get(key, [None])[0] for name, values in series.items()}) for key in keys}
+    # A place without alarms had none (0); a person has no alarm figures at all.
+    none = {"alarms": [0.0 if group != "person" else None]}
+    return {
+        key: Hooks(**{name: values.get(key, none.get(name, [None]))[0] for name, values in series.items()})
+        for key in keys
+    }
 
 
 def _hook_series(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict[str, dict]:
@@ -789,24 +795,26 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
     condition, group = found
     rows = KpiCube.objects.filter(condition, _period_filter(start, end, today)).values(group, *CUBE_FIELDS)
     sums = _sum_rows(rows, group)
+    # The satisfaction index and the hook KPIs are read for every child at once.
+    indices = children_satisfaction(scope, start, end)
+    hooks = children_hooks(scope, start, end)
     if scope.level == Level.COMPANY:
         names = dict(Estate.objects.filter(id__in=scope.estate_ids).values_list("id", "name"))
         keys = list(scope.estate_ids)  # every estate, with or without orders
         counts = _households(scope.estate_ids, end, group="estate_id")
     elif scope.level == Level.ESTATE:
         names = dict(Grid.objects.filter(estate=scope.estate).values_list("id", "name"))
-        keys = sorted(names, key=lambda grid_id: names[grid_id]) + ([None] if None in sums else [])
+        outside = None in sums or None in hooks
+        keys = sorted(names, key=lambda grid_id: names[grid_id]) + ([None] if outside else [])
         counts = _households(scope.estate_ids, end, group="grid_id")
     else:
-        people = User.objects.filter(id__in=[key for key in sums if key is not None])
+        # People with orders, and people with patrols or inspections only (a guard).
+        people = User.objects.filter(id__in=[key for key in {*sums, *hooks} if key is not None])
         names = {person.id: person.display_name for person in people}
         keys = sorted(names, key=lambda user_id: names[user_id])
         counts = {}
     lines = []
-    # The satisfaction index and the hook KPIs are read for every child at once.
     parent = _context(scope, start, end, Households(None, None), with_survey=False, hooks={(start, end): Hooks()})
-    indices = children_satisfaction(scope, start, end)
-    hooks = children_hooks(scope, start, end)
     for key in keys:
         household = counts.get(key)
         values = rules.kpi_values(
@@ -816,7 +824,7 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
                 households=household[0] if household else None,
                 online_households=household[1] if household else None,
                 survey_satisfaction=indices.get(key),
-                **_hook_fields(hooks.get(key, Hooks())),
+                **_hook_fields(hooks.get(key, Hooks(alarms=None if scope.level == Level.GRID else 0.0))),
             ),
         )
         estate_id = key if scope.level == Level.COMPANY else scope.estate.id
