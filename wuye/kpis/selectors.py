@@ -325,6 +325,14 @@ def _span(periods: list[Period], field: str) -> Q:
     return Q(**{f"{field}__gte": first, f"{field}__lt": last})
 
 
+def _window_starts(periods: list[Period]) -> Q:
+    """Rounds and tasks ending in the periods start at most two days before (a schedule's window starts on one day
+    and ends within the next, standards.rules.Schedule): bounds on window_start, which the apps index."""
+    first = _bounds(min(periods))[0]
+    last = max(_bounds(period)[1] for period in periods)
+    return Q(window_start__gte=first - dt.timedelta(days=2), window_start__lt=last)
+
+
 def _within(field: str, period: Period) -> Q:
     start, end = _bounds(period)
     return Q(**{f"{field}__gte": start, f"{field}__lt": end})
@@ -347,7 +355,7 @@ def _patrols(scope: Scope, periods: list[Period], group: str | None) -> dict:
     rows = _scoped(_patrol_rows(), scope, group)
     if rows is None:
         return {}
-    rows = rows.filter(_span(periods, "window_end"), closed_at__isnull=False)
+    rows = rows.filter(_span(periods, "window_end"), _window_starts(periods), closed_at__isnull=False)
     aggregates = {}
     for index, period in enumerate(periods):
         inside = _within("window_end", period)
@@ -392,6 +400,8 @@ def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt
         if rows is None:
             return {}
         rows = rows.filter(_span(periods, source.moment)).filter(done | Q(**{f"{source.moment}__lte": now}))
+        if source.moment == "window_end":
+            rows = rows.filter(_window_starts(periods))
         aggregates = {}
         for index, period in enumerate(periods):
             inside = _within(source.moment, period)
