@@ -286,14 +286,14 @@ class _Source:
     None: the KPI measures places, not people)."""
 
     queryset: QuerySet
-    moment: str
-    grid: str
+    moment: str  # the instant that puts a row in a period
+    grid: str | Coalesce  # a field, or the expression that finds the grid of the row's place
     person: str | None
 
 
 def _scoped(source: _Source, scope: Scope, group: str | None) -> QuerySet | None:
-    """The source's rows inside the scope (None when the KPI has no meaning there), annotated with `_grid` and
-    `_person`, and grouped by the next level down when `group` names it."""
+    """The source's rows inside the scope (None when the KPI has no meaning there), annotated with their `_grid`,
+    and grouped by `_key`, the next level down, when `group` names it."""
     if scope.level == Level.PERSON and source.person is None:
         return None
     grid_expression = F(source.grid) if isinstance(source.grid, str) else source.grid
