@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     Exists,
@@ -26,8 +25,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext as _
 
 from wuye.accounts.choices import STAFF_ROLES
@@ -247,9 +247,10 @@ def children_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> dict[in
 
 
 # Patrols, inspections, alarms and equipment are read straight from their apps' tables (they are small beside the
-# work-order events): one query per source for any number of periods, each period a pair of filtered aggregates
-# over the rows of the scope, so the dashboard's 26 periods (the period, last year, two 12-month trends) cost five
-# queries, and the drill-down's children five more (grouped by estate, grid or person).
+# work-order events): one query per source for any number of periods — counts per local day, summed into each
+# period; for equipment a pair of filtered counts per period — so the dashboard's 26 periods (the period, last
+# year, two 12-month trends) cost five queries, and the drill-down's children five more (grouped by estate, grid
+# or person).
 Period = tuple[dt.date, dt.date]
 
 
@@ -307,15 +308,39 @@ def _scoped(source: _Source, scope: Scope, group: str | None) -> QuerySet | None
     if group == "person":
         if source.person is None:
             return None
-        return rows.annotate(_key=F(source.person)).values("_key")
-    return rows.annotate(_key=F("estate_id") if group == "estate" else F("_grid")).values("_key")
+        return rows.annotate(_key=F(source.person))
+    return rows.annotate(_key=F("estate_id") if group == "estate" else F("_grid"))
 
 
 def _aggregate(rows: QuerySet, grouped: bool, aggregates: dict) -> dict:
     """{group key (None when not grouped): {name: value}} of the aggregates, in one query."""
     if not grouped:
         return {None: rows.aggregate(**aggregates)}
-    return {row.pop("_key"): row for row in rows.annotate(**aggregates).order_by()}
+    return {row.pop("_key"): row for row in rows.values("_key").annotate(**aggregates).order_by()}
+
+
+def _daily(rows: QuerySet, grouped: bool, days: dict[str, str], aggregates: dict) -> list[dict]:
+    """The aggregates per local day (Asia/Shanghai) of each `days` field, and per group key, in one query: a row per
+    day with something on it, whatever the number of periods (one pass over the rows; the periods are summed from
+    these few hundred rows by `_fold`)."""
+    zone = clock.local_tz()
+    annotated = rows.annotate(**{name: TruncDate(field, tzinfo=zone) for name, field in days.items()})
+    return list(annotated.values(*(["_key"] if grouped else []), *days).annotate(**aggregates).order_by())
+
+
+def _fold(rows: list[dict], periods: list[Period], measures: dict[str, tuple[str, str]], grouped: bool) -> dict:
+    """{group key: [{measure: sum over the period's days} for each period]}; `measures`: name → (day, value) of the
+    `_daily` rows. Ungrouped, the scope is there even without rows (all sums 0)."""
+    result: dict = defaultdict(lambda: [dict.fromkeys(measures, 0) for _period in periods])
+    if not grouped:
+        result[None]  # noqa: B018 - creates the scope's zeros
+    for row in rows:
+        sums = result[row["_key"] if grouped else None]
+        for index, (start, end) in enumerate(periods):
+            for name, (day, value) in measures.items():
+                if row[day] is not None and start <= row[day] <= end:
+                    sums[index][name] += row[value] or 0
+    return result
 
 
 def _span(periods: list[Period], field: str) -> Q:
@@ -331,11 +356,6 @@ def _window_starts(periods: list[Period]) -> Q:
     first = _bounds(min(periods))[0]
     last = max(_bounds(period)[1] for period in periods)
     return Q(window_start__gte=first - dt.timedelta(days=2), window_start__lt=last)
-
-
-def _within(field: str, period: Period) -> Q:
-    start, end = _bounds(period)
-    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
 
 def _rate(part, whole) -> float | None:
@@ -356,15 +376,15 @@ def _patrols(scope: Scope, periods: list[Period], group: str | None) -> dict:
     if rows is None:
         return {}
     rows = rows.filter(_span(periods, "window_end"), _window_starts(periods), closed_at__isnull=False)
-    aggregates = {}
-    for index, period in enumerate(periods):
-        inside = _within("window_end", period)
-        aggregates[f"judged{index}"] = Count("pk", filter=inside)
-        aggregates[f"done{index}"] = Count("pk", filter=inside & Q(status=RoundStatus.COMPLETE))
-    found = _aggregate(rows, group is not None, aggregates)
-    return {
-        key: [_rate(sums[f"done{i}"], sums[f"judged{i}"]) for i in range(len(periods))] for key, sums in found.items()
-    }
+    grouped = group is not None
+    days = _daily(
+        rows,
+        grouped,
+        {"day": "window_end"},
+        {"judged": Count("pk"), "done": Count("pk", filter=Q(status=RoundStatus.COMPLETE))},
+    )
+    found = _fold(days, periods, {"judged": ("day", "judged"), "done": ("day", "done")}, grouped)
+    return {key: [_rate(sums["done"], sums["judged"]) for sums in series] for key, series in found.items()}
 
 
 def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict:
@@ -394,7 +414,8 @@ def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt
             Q(status=TaskStatus.DONE),
         ),
     )
-    totals: dict = defaultdict(lambda: [[0, 0] for _period in periods])
+    grouped = group is not None
+    days: list[dict] = []
     for source, done in sources:
         rows = _scoped(source, scope, group)
         if rows is None:
@@ -402,16 +423,9 @@ def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt
         rows = rows.filter(_span(periods, source.moment)).filter(done | Q(**{f"{source.moment}__lte": now}))
         if source.moment == "window_end":
             rows = rows.filter(_window_starts(periods))
-        aggregates = {}
-        for index, period in enumerate(periods):
-            inside = _within(source.moment, period)
-            aggregates[f"due{index}"] = Count("pk", filter=inside)
-            aggregates[f"done{index}"] = Count("pk", filter=inside & done)
-        for key, sums in _aggregate(rows, group is not None, aggregates).items():
-            for index in range(len(periods)):
-                totals[key][index][0] += sums[f"done{index}"]
-                totals[key][index][1] += sums[f"due{index}"]
-    return {key: [_rate(done, due) for done, due in pairs] for key, pairs in totals.items()}
+        days += _daily(rows, grouped, {"day": source.moment}, {"due": Count("pk"), "done": Count("pk", filter=done)})
+    found = _fold(days, periods, {"due": ("day", "due"), "done": ("day", "done")}, grouped)
+    return {key: [_rate(sums["done"], sums["due"]) for sums in series] for key, series in found.items()}
 
 
 def _alarms(scope: Scope, periods: list[Period], group: str | None) -> tuple[dict, dict]:
@@ -425,23 +439,32 @@ def _alarms(scope: Scope, periods: list[Period], group: str | None) -> tuple[dic
     if rows is None:
         return {}, {}
     rows = rows.filter(_span(periods, "raised_at") | _span(periods, "cleared_at"))
+    grouped = group is not None
     repair = ExpressionWrapper(F("cleared_at") - F("raised_at"), output_field=DurationField())
-    aggregates = {}
-    for index, period in enumerate(periods):
-        aggregates[f"raised{index}"] = Count("pk", filter=_within("raised_at", period))
-        aggregates[f"repair{index}"] = Avg(repair, filter=_within("cleared_at", period))
-    found = _aggregate(rows, group is not None, aggregates)
-    counts = {key: [float(sums[f"raised{i}"]) for i in range(len(periods))] for key, sums in found.items()}
-    mttr = {key: [_minutes(sums[f"repair{i}"]) for i in range(len(periods))] for key, sums in found.items()}
+    days = _daily(
+        rows,
+        grouped,
+        {"raised_day": "raised_at", "cleared_day": "cleared_at"},
+        {"n": Count("pk"), "repair": Sum(repair)},
+    )
+    for row in days:
+        row["repair"] = _minutes(row["repair"])
+    measures = {"raised": ("raised_day", "n"), "cleared": ("cleared_day", "n"), "minutes": ("cleared_day", "repair")}
+    found = _fold(days, periods, measures, grouped)
+    counts = {key: [float(sums["raised"]) for sums in series] for key, series in found.items()}
+    mttr = {
+        key: [sums["minutes"] / sums["cleared"] if sums["cleared"] else None for sums in series]
+        for key, series in found.items()
+    }
     return counts, mttr
 
 
-def _minutes(value) -> float | None:
+def _minutes(value) -> float:
     if value is None:
-        return None
+        return 0.0
     if isinstance(value, dt.timedelta):
         return value / dt.timedelta(minutes=1)
-    return float(value) / 60_000_000  # SQLite answers an average of durations in microseconds
+    return float(value) / 60_000_000  # SQLite may answer a sum of durations in microseconds
 
 
 def _equipment(scope: Scope, periods: list[Period], group: str | None) -> dict:
