@@ -4,8 +4,9 @@ level of the drill-down — from the rollups only (`KpiCube`, `HouseholdSnapshot
 queries whatever the size of the history.
 
 `survey_satisfaction` reads the engagement app's satisfaction index (it replaces the ratings proxy wherever it has
-answers). Hooks for capabilities that do not exist yet return None ("no data yet", shown as "—"): `patrol_completion`,
-`inspection_completion`, `alarm_count`, `alarm_mttr`, `equipment_monitored`.
+answers). The hook KPIs — `patrol_completion`, `inspection_completion`, `alarm_count`, `alarm_mttr`,
+`equipment_monitored` — are read from the inspections, standards, iot and equipment apps' rows with a few grouped
+aggregates (`hooks_for_periods`, `children_hooks`); None where there is nothing to measure (shown as "—").
 """
 
 import datetime as dt
@@ -13,11 +14,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Min, Q, Subquery
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext as _
 
 from wuye.accounts.choices import STAFF_ROLES
 from wuye.accounts.models import User
+from wuye.core import clock
 from wuye.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from wuye.estates.models import Company, Estate, Grid
 
@@ -231,29 +246,336 @@ def children_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> dict[in
     return {key: index.overall for key, index in indices.items()}
 
 
+# Patrols, inspections, alarms and equipment are read straight from their apps' tables (they are small beside the
+# work-order events): one query per source for any number of periods — counts per local day, summed into each
+# period; for equipment a pair of filtered counts per period — so the dashboard's 26 periods (the period, last
+# year, two 12-month trends) cost five queries, and the drill-down's children five more (grouped by estate, grid
+# or person).
+Period = tuple[dt.date, dt.date]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """The KPIs that come from the patrol, inspection, standards, iot and equipment apps, for one period."""
+
+    patrol_completion: float | None = None
+    inspection_completion: float | None = None
+    alarms: float | None = None
+    alarm_mttr: float | None = None
+    equipment_monitored: float | None = None
+
+
+def _bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in Asia/Shanghai: the instants of the period's local days."""
+    zone = clock.local_tz()
+    start, end = period
+    return (
+        dt.datetime.combine(start, dt.time(0), tzinfo=zone),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=zone),
+    )
+
+
+# The grid of an item of equipment, as the iot app finds the grid leader of an alarm (services._equipment_grid): its
+# public area's, else its room's building's, else its building's.
+def _equipment_grid(prefix: str = ""):
+    return Coalesce(f"{prefix}public_area__grid", f"{prefix}room__building__grid", f"{prefix}building__grid")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Rows of one app that a hook counts, and how the scope's estate, grid and person are named on them (person
+    None: the KPI measures places, not people)."""
+
+    queryset: QuerySet
+    moment: str  # the instant that puts a row in a period
+    grid: str | Coalesce  # a field, or the expression that finds the grid of the row's place
+    person: str | None
+
+
+def _scoped(source: _Source, scope: Scope, group: str | None) -> QuerySet | None:
+    """The source's rows inside the scope (None when the KPI has no meaning there), annotated with their `_grid`,
+    and grouped by `_key`, the next level down, when `group` names it."""
+    if scope.level == Level.PERSON and source.person is None:
+        return None
+    grid_expression = F(source.grid) if isinstance(source.grid, str) else source.grid
+    rows = source.queryset.filter(estate_id__in=list(scope.estate_ids)).annotate(_grid=grid_expression)
+    if scope.level in (Level.GRID, Level.PERSON):
+        rows = rows.filter(_grid=scope.grid_id)
+    if scope.level == Level.PERSON:
+        rows = rows.filter(**{source.person: scope.person.id})
+    if group is None:
+        return rows
+    if group == "person":
+        if source.person is None:
+            return None
+        return rows.annotate(_key=F(source.person))
+    return rows.annotate(_key=F("estate_id") if group == "estate" else F("_grid"))
+
+
+def _aggregate(rows: QuerySet, grouped: bool, aggregates: dict) -> dict:
+    """{group key (None when not grouped): {name: value}} of the aggregates, in one query."""
+    if not grouped:
+        return {None: rows.aggregate(**aggregates)}
+    return {row.pop("_key"): row for row in rows.values("_key").annotate(**aggregates).order_by()}
+
+
+def _daily(rows: QuerySet, grouped: bool, days: dict[str, str], aggregates: dict) -> list[dict]:
+    """The aggregates per local day (Asia/Shanghai) of each `days` field, and per group key, in one query: a row per
+    day with something on it, whatever the number of periods (one pass over the rows; the periods are summed from
+    these few hundred rows by `_fold`)."""
+    zone = clock.local_tz()
+    annotated = rows.annotate(**{name: TruncDate(field, tzinfo=zone) for name, field in days.items()})
+    return list(annotated.values(*(["_key"] if grouped else []), *days).annotate(**aggregates).order_by())
+
+
+def _fold(rows: list[dict], periods: list[Period], measures: dict[str, tuple[str, str]], grouped: bool) -> dict:
+    """{group key: [{measure: sum over the period's days} for each period]}; `measures`: name → (day, value) of the
+    `_daily` rows. Ungrouped, the scope is there even without rows (all sums 0)."""
+    result: dict = defaultdict(lambda: [dict.fromkeys(measures, 0) for _period in periods])
+    if not grouped:
+        result[None]  # noqa: B018 - creates the scope's zeros
+    for row in rows:
+        sums = result[row["_key"] if grouped else None]
+        for index, (start, end) in enumerate(periods):
+            for name, (day, value) in measures.items():
+                if row[day] is not None and start <= row[day] <= end:
+                    sums[index][name] += row[value] or 0
+    return result
+
+
+def _span(periods: list[Period], field: str) -> Q:
+    """Every period at once, so the database reads only the dates it needs (and can use an index on them)."""
+    first = _bounds(min(periods))[0]
+    last = max(_bounds(period)[1] for period in periods)
+    return Q(**{f"{field}__gte": first, f"{field}__lt": last})
+
+
+def _window_starts(periods: list[Period]) -> Q:
+    """Rounds and tasks ending in the periods start at most two days before (a schedule's window starts on one day
+    and ends within the next, standards.rules.Schedule): bounds on window_start, which the apps index."""
+    first = _bounds(min(periods))[0]
+    last = max(_bounds(period)[1] for period in periods)
+    return Q(window_start__gte=first - dt.timedelta(days=2), window_start__lt=last)
+
+
+def _rate(part, whole) -> float | None:
+    return 100.0 * part / whole if whole else None
+
+
+def _patrol_rows() -> _Source:
+    from wuye.inspections.models import Round
+
+    return _Source(Round.objects.all(), "window_end", "grid_id", "assignee_id")
+
+
+def _patrols(scope: Scope, periods: list[Period], group: str | None) -> dict:
+    """Rounds whose window ended in the period and that the window closer has judged: completed ÷ judged."""
+    from wuye.inspections.choices import RoundStatus
+
+    rows = _scoped(_patrol_rows(), scope, group)
+    if rows is None:
+        return {}
+    rows = rows.filter(_span(periods, "window_end"), _window_starts(periods), closed_at__isnull=False)
+    grouped = group is not None
+    days = _daily(
+        rows,
+        grouped,
+        {"day": "window_end"},
+        {"judged": Count("pk"), "done": Count("pk", filter=Q(status=RoundStatus.COMPLETE))},
+    )
+    found = _fold(days, periods, {"judged": ("day", "judged"), "done": ("day", "done")}, grouped)
+    return {key: [_rate(sums["done"], sums["judged"]) for sums in series] for key, series in found.items()}
+
+
+def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict:
+    """Scheduled inspections due in the period: the inspections app's checklists that carry a due time (routine
+    ones given one, re-checks, spot checks; cancelled ones do not count) and the standards tasks of the engineering
+    discipline (the building and plant-room checks of the plans), pooled. Counted once their due time has passed (or
+    earlier if already done); done: submitted, or the task finished, on time or late."""
+    from wuye.inspections.choices import InspectionStatus
+    from wuye.inspections.models import Inspection
+    from wuye.standards.choices import Discipline, TaskStatus
+    from wuye.standards.models import Task
+
+    sources = (
+        (
+            _Source(
+                Inspection.objects.filter(due_at__isnull=False).exclude(status=InspectionStatus.CANCELLED),
+                "due_at",
+                "grid_id",
+                "inspector_id",
+            ),
+            Q(status=InspectionStatus.SUBMITTED),
+        ),
+        (
+            _Source(
+                Task.objects.filter(plan__discipline=Discipline.ENGINEERING), "window_end", "grid_id", "assignee_id"
+            ),
+            Q(status=TaskStatus.DONE),
+        ),
+    )
+    grouped = group is not None
+    days: list[dict] = []
+    for source, done in sources:
+        rows = _scoped(source, scope, group)
+        if rows is None:
+            return {}
+        rows = rows.filter(_span(periods, source.moment)).filter(done | Q(**{f"{source.moment}__lte": now}))
+        if source.moment == "window_end":
+            rows = rows.filter(_window_starts(periods))
+        days += _daily(rows, grouped, {"day": source.moment}, {"due": Count("pk"), "done": Count("pk", filter=done)})
+    found = _fold(days, periods, {"due": ("day", "due"), "done": ("day", "done")}, grouped)
+    return {key: [_rate(sums["done"], sums["due"]) for sums in series] for key, series in found.items()}
+
+
+def _alarms(scope: Scope, periods: list[Period], group: str | None) -> tuple[dict, dict]:
+    """Alarms raised in each period, and the mean minutes raised → cleared of those cleared in it (both by the
+    place of the device's equipment; alarms are the equipment's, not a person's)."""
+    from wuye.iot.models import Alarm
+
+    rows = _scoped(
+        _Source(Alarm.objects.all(), "raised_at", _equipment_grid("device__equipment__"), None), scope, group
+    )
+    if rows is None:
+        return {}, {}
+    rows = rows.filter(_span(periods, "raised_at") | _span(periods, "cleared_at"))
+    grouped = group is not None
+    repair = ExpressionWrapper(F("cleared_at") - F("raised_at"), output_field=DurationField())
+    days = _daily(
+        rows,
+        grouped,
+        {"raised_day": "raised_at", "cleared_day": "cleared_at"},
+        {"n": Count("pk"), "repair": Sum(repair)},
+    )
+    for row in days:
+        row["repair"] = _minutes(row["repair"])
+    measures = {"raised": ("raised_day", "n"), "cleared": ("cleared_day", "n"), "minutes": ("cleared_day", "repair")}
+    found = _fold(days, periods, measures, grouped)
+    counts = {key: [float(sums["raised"]) for sums in series] for key, series in found.items()}
+    mttr = {
+        key: [sums["minutes"] / sums["cleared"] if sums["cleared"] else None for sums in series]
+        for key, series in found.items()
+    }
+    return counts, mttr
+
+
+def _minutes(value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, dt.timedelta):
+        return value / dt.timedelta(minutes=1)
+    return float(value) / 60_000_000  # SQLite may answer a sum of durations in microseconds
+
+
+def _equipment(scope: Scope, periods: list[Period], group: str | None) -> dict:
+    """Of the ledger's equipment (not retired, entered before the period ended), the share with an active device
+    bound to it that reported during the period: a reading folded into an hourly rollup of the period, or its
+    last report (readings not folded yet) inside it."""
+    from wuye.equipment.choices import EquipmentStatus
+    from wuye.equipment.models import Equipment
+    from wuye.iot.models import Device, HourlyRollup
+
+    rows = _scoped(_Source(Equipment.objects.all(), "created_at", _equipment_grid(), None), scope, group)
+    if rows is None:
+        return {}
+    rows = rows.exclude(status=EquipmentStatus.RETIRED).filter(created_at__lt=max(_bounds(p)[1] for p in periods))
+    aggregates = {}
+    for index, period in enumerate(periods):
+        start, end = _bounds(period)
+        # Rollup hours are UTC hour starts and the local midnights are whole UTC hours: an hour starting in
+        # [start, end) holds exactly the readings of the period's instants.
+        reported = Exists(
+            Device.objects.filter(equipment=OuterRef("pk"), is_active=True).filter(
+                Q(last_seen_at__gte=start, last_seen_at__lt=end)
+                | Exists(HourlyRollup.objects.filter(device=OuterRef("pk"), hour__gte=start, hour__lt=end))
+            )
+        )
+        aggregates[f"ledger{index}"] = Count("pk", filter=Q(created_at__lt=end))
+        aggregates[f"monitored{index}"] = Count("pk", filter=Q(created_at__lt=end) & reported)
+    found = _aggregate(rows, group is not None, aggregates)
+    return {
+        key: [_rate(sums[f"monitored{i}"], sums[f"ledger{i}"]) for i in range(len(periods))]
+        for key, sums in found.items()
+    }
+
+
+def hooks_for_periods(scope: Scope, periods: list[Period], *, now: dt.datetime | None = None) -> dict[Period, Hooks]:
+    """The hook KPIs of the scope for every period: five queries (rounds, inspections, standards tasks, alarms,
+    equipment) whatever their number."""
+    unique = list(dict.fromkeys(periods))
+    if not unique or not scope.estate_ids:
+        return dict.fromkeys(unique, Hooks())
+    now = now or clock.now()
+    series = _hook_series(scope, unique, None, now)
+    return {
+        period: Hooks(**{name: values.get(None, [None] * len(unique))[i] for name, values in series.items()})
+        for i, period in enumerate(unique)
+    }
+
+
+def children_hooks(scope: Scope, start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> dict:
+    """The hook KPIs of each estate of the company, each grid of the estate (None: outside any grid) or each person
+    of the grid, for one period (five grouped queries). Children without a row are missing: the caller shows them
+    without figures (and with 0 alarms, for a place)."""
+    group = {Level.COMPANY: "estate", Level.ESTATE: "grid", Level.GRID: "person"}.get(scope.level)
+    if group is None or not scope.estate_ids:
+        return {}
+    series = _hook_series(scope, [(start, end)], group, now or clock.now())
+    keys = {key for values in series.values() for key in values}
+    # A place without alarms had none (0); a person has no alarm figures at all.
+    none = {"alarms": [0.0 if group != "person" else None]}
+    return {
+        key: Hooks(**{name: values.get(key, none.get(name, [None]))[0] for name, values in series.items()})
+        for key in keys
+    }
+
+
+def _hook_series(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict[str, dict]:
+    alarms, mttr = _alarms(scope, periods, group)
+    return {
+        "patrol_completion": _patrols(scope, periods, group),
+        "inspection_completion": _inspections(scope, periods, group, now),
+        "alarms": alarms,
+        "alarm_mttr": mttr,
+        "equipment_monitored": _equipment(scope, periods, group),
+    }
+
+
+def _hook(scope: Scope, start: dt.date, end: dt.date) -> Hooks:
+    return hooks_for_periods(scope, [(start, end)])[(start, end)]
+
+
 def patrol_completion(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Share of planned patrols completed (standards/inspections app). No data yet."""
-    return None
+    """Percentage of patrol rounds (inspections app) whose window ended in the period, and which the window closer
+    has judged, that were complete: every checkpoint scanned inside the window (checkpoints scanned past their
+    planned time still count; a round cannot be completed after its window). Grid: the route's grid; person: the
+    guard of the round. None when no round was judged."""
+    return _hook(scope, start, end).patrol_completion
 
 
 def inspection_completion(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Share of planned inspections completed (standards/inspections app). No data yet."""
-    return None
+    """Percentage of scheduled inspections due in the period that were done (late included): inspections with a due
+    time (not cancelled) and engineering-discipline standards tasks (due at their window's end), counted once due.
+    Grid: the inspection's or task's grid; person: the inspector or the task's assignee. None when nothing was due."""
+    return _hook(scope, start, end).inspection_completion
 
 
 def alarm_count(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Alarms raised in the period (iot app). No data yet."""
-    return None
+    """Alarms (iot app) raised in the period, in the estate or in the grid of their equipment's place; 0 when none.
+    None for a person (alarms belong to equipment)."""
+    return _hook(scope, start, end).alarms
 
 
 def alarm_mttr(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Mean minutes from an alarm to its clearing (iot app). No data yet."""
-    return None
+    """Mean minutes from raised to cleared of the alarms cleared in the period (grid: their equipment's place). None
+    when none cleared, and for a person."""
+    return _hook(scope, start, end).alarm_mttr
 
 
 def equipment_monitored(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Share of the equipment ledger with a device reporting (equipment and iot apps). No data yet."""
-    return None
+    """Percentage of the equipment ledger (not retired, entered before the period ended) with an active device bound
+    that reported during the period (grid: the equipment's place). None without equipment, and for a person."""
+    return _hook(scope, start, end).equipment_monitored
 
 
 # ---------------------------------------------------------------------------------------------------------- rollups
@@ -345,27 +667,33 @@ def _context(
     *,
     with_survey: bool = True,
     surveys: dict | None = None,
+    hooks: dict | None = None,
 ) -> rules.Context:
-    """`surveys`: satisfaction indices already read for (start, end) periods (the dashboard reads them at once)."""
+    """`surveys`, `hooks`: satisfaction indices and hook KPIs already read for (start, end) periods (the dashboard
+    reads them at once)."""
     if surveys is not None and (start, end) in surveys:
         survey = surveys[(start, end)]
     else:
         survey = survey_satisfaction(scope, start, end) if with_survey else None
+    if hooks is not None and (start, end) in hooks:
+        hook = hooks[(start, end)]
+    else:
+        hook = hooks_for_periods(scope, [(start, end)])[(start, end)]
     return rules.Context(
         days=rules.period_days(start, end),
         households=households.households,
         online_households=households.online,
         survey_satisfaction=survey,
-        patrol_completion=patrol_completion(scope, start, end),
-        inspection_completion=inspection_completion(scope, start, end),
-        alarms=alarm_count(scope, start, end),
-        alarm_mttr=alarm_mttr(scope, start, end),
-        equipment_monitored=equipment_monitored(scope, start, end),
+        patrol_completion=hook.patrol_completion,
+        inspection_completion=hook.inspection_completion,
+        alarms=hook.alarms,
+        alarm_mttr=hook.alarm_mttr,
+        equipment_monitored=hook.equipment_monitored,
     )
 
 
 def kpis_for(scope: Scope, start: dt.date, end: dt.date, today: dt.date) -> dict[str, float | None]:
-    """Every KPI of the scope for [start, end] (two to four queries)."""
+    """Every KPI of the scope for [start, end] (two to four queries, and five for the hook KPIs)."""
     totals = cube_totals(scope, start, end, today)
     return rules.kpi_values(totals, _context(scope, start, end, households_for(scope, end)))
 
@@ -469,7 +797,13 @@ def surveys_for_periods(scope: Scope, periods: list[tuple[dt.date, dt.date]]) ->
 
 
 def _trend(
-    scope: Scope, months: list[dt.date], rows: list[dict], households: Households, today: dt.date, surveys: dict
+    scope: Scope,
+    months: list[dt.date],
+    rows: list[dict],
+    households: Households,
+    today: dt.date,
+    surveys: dict,
+    hooks: dict,
 ):
     earlier = [rules.shift_year(month) for month in months]
     sums = _sum_rows((row for row in rows if row["grain"] == Grain.MONTH), "period")
@@ -480,7 +814,7 @@ def _trend(
             first, last = _trend_period(month, today)
             values = rules.kpi_values(
                 sums.get(month, rules.Tally()),
-                _context(scope, first, last, households, surveys=surveys),
+                _context(scope, first, last, households, surveys=surveys, hooks=hooks),
             )
             for code, value in values.items():
                 into[code].append(value)
@@ -494,24 +828,26 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
     condition, group = found
     rows = KpiCube.objects.filter(condition, _period_filter(start, end, today)).values(group, *CUBE_FIELDS)
     sums = _sum_rows(rows, group)
+    # The satisfaction index and the hook KPIs are read for every child at once.
+    indices = children_satisfaction(scope, start, end)
+    hooks = children_hooks(scope, start, end)
     if scope.level == Level.COMPANY:
         names = dict(Estate.objects.filter(id__in=scope.estate_ids).values_list("id", "name"))
         keys = list(scope.estate_ids)  # every estate, with or without orders
         counts = _households(scope.estate_ids, end, group="estate_id")
     elif scope.level == Level.ESTATE:
         names = dict(Grid.objects.filter(estate=scope.estate).values_list("id", "name"))
-        keys = sorted(names, key=lambda grid_id: names[grid_id]) + ([None] if None in sums else [])
+        outside = None in sums or None in hooks
+        keys = sorted(names, key=lambda grid_id: names[grid_id]) + ([None] if outside else [])
         counts = _households(scope.estate_ids, end, group="grid_id")
     else:
-        people = User.objects.filter(id__in=[key for key in sums if key is not None])
+        # People with orders, and people with patrols or inspections only (a guard).
+        people = User.objects.filter(id__in=[key for key in {*sums, *hooks} if key is not None])
         names = {person.id: person.display_name for person in people}
         keys = sorted(names, key=lambda user_id: names[user_id])
         counts = {}
     lines = []
-    # The other hooks see the parent scope (they answer None until their apps exist); the satisfaction index is
-    # read for every child at once.
-    parent = _context(scope, start, end, Households(None, None), with_survey=False)
-    indices = children_satisfaction(scope, start, end)
+    parent = _context(scope, start, end, Households(None, None), with_survey=False, hooks={(start, end): Hooks()})
     for key in keys:
         household = counts.get(key)
         values = rules.kpi_values(
@@ -521,6 +857,7 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
                 households=household[0] if household else None,
                 online_households=household[1] if household else None,
                 survey_satisfaction=indices.get(key),
+                **_hook_fields(hooks.get(key, Hooks(alarms=None if scope.level == Level.GRID else 0.0))),
             ),
         )
         estate_id = key if scope.level == Level.COMPANY else scope.estate.id
@@ -539,6 +876,16 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
             )
         )
     return lines
+
+
+def _hook_fields(hooks: Hooks) -> dict[str, float | None]:
+    return {
+        "patrol_completion": hooks.patrol_completion,
+        "inspection_completion": hooks.inspection_completion,
+        "alarms": hooks.alarms,
+        "alarm_mttr": hooks.alarm_mttr,
+        "equipment_monitored": hooks.equipment_monitored,
+    }
 
 
 def _child_params(scope: Scope, key) -> dict[str, int] | None:
@@ -572,9 +919,10 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
     households = households_for(scope, end)
     trend_periods_all = [_trend_period(m, today) for m in months + [rules.shift_year(m) for m in months]]
     surveys = surveys_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all])
-    values = rules.kpi_values(totals, _context(scope, start, end, households, surveys=surveys))
+    hooks = hooks_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all])
+    values = rules.kpi_values(totals, _context(scope, start, end, households, surveys=surveys, hooks=hooks))
     values_ly = rules.kpi_values(
-        totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end), surveys=surveys)
+        totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end), surveys=surveys, hooks=hooks)
     )
     targets = targets_for(scope, end.year)
     estate_id = scope.estate.id if scope.estate else None
@@ -595,7 +943,7 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
                 status=rules.status(values[spec.code], target, direction),
             )
         )
-    trend, trend_ly = _trend(scope, months, rows, households, today, surveys)
+    trend, trend_ly = _trend(scope, months, rows, households, today, surveys, hooks)
     child_level = {Level.COMPANY: Level.ESTATE, Level.ESTATE: Level.GRID, Level.GRID: Level.PERSON}.get(scope.level)
     return Dashboard(
         scope=scope,

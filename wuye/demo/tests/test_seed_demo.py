@@ -313,3 +313,20 @@ def test_the_demo_has_a_follow_up_for_a_grid_leader_from_a_low_rating(demo):
         assert follow_up.cause in ("low_rating", "unsatisfied_visit", "low_survey_answer"), follow_up.cause
         assert follow_up.assignee == follow_up.grid.leader is not None
     assert follow_ups.filter(cause="low_rating", score=2).exists()
+
+
+def test_the_demo_dashboard_has_patrol_inspection_alarm_and_equipment_figures(demo):
+    from wuye.kpis import selectors
+
+    admin = User.objects.get(username="admin")
+    estate = Estate.objects.get(company=demo, name="翠湖花园")
+    today = clock.today()
+    start = today - dt.timedelta(days=29)
+    data = selectors.dashboard(selectors.scope_for(admin, estate=estate.id), start, today, today=today)
+    values = {line.code: line.value for line in data.kpis}
+    assert 0 < values["patrol_completion"] <= 100
+    assert 0 < values["inspection_completion"] <= 100
+    assert values["alarms"] >= 4 and values["alarm_mttr"] > 0
+    assert 0 < values["equipment_monitored"] <= 100
+    company = selectors.dashboard(selectors.scope_for(admin), start, today, today=today)
+    assert {line.code: line.value for line in company.kpis}["patrol_completion"] is not None
