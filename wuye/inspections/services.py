@@ -33,9 +33,9 @@ from wuye.core.images import CleanImage, store_image
 from wuye.estates.models import Building, Estate, Grid, PublicArea
 from wuye.notifications.services import notify, text_later
 from wuye.standards import rules as standard_rules
+from wuye.standards import services as standard_services
 from wuye.standards.choices import Dimension, Discipline, TaskStatus
 from wuye.standards.models import EstateProfile, SopItem, Task
-from wuye.standards.selectors import effective_values
 from wuye.workorders.choices import Channel, Kind, Status
 from wuye.workorders.models import Category, WorkOrder
 from wuye.workorders.services import PHOTOS_PER_STAGE, NewOrder, workorder_create
@@ -489,24 +489,13 @@ def route_slots(
 ) -> list[tuple[standard_rules.Slot, EstateProfile | None]]:
     """The route's windows starting in [start, end), each with the estate's service level then. A route following
     the profile takes each stretch's frequency from the level in force (none where it is not contracted)."""
-    tz = clock.local_tz()
-    by_id = {row.id: row for row in assignments}
-    segments = standard_rules.profile_segments([(row.valid_from, row.id) for row in assignments], start=start, end=end)
-    own = standard_rules.parse_schedule(route.schedule) if route.schedule is not None else None
-    slots = []
-    for segment in segments:
-        assignment = by_id.get(segment.key)
-        schedule = own
-        if own is None:
-            spec = (effective_values(assignment) or {}).get("frequencies", {}).get(route.profile_dimension)
-            if spec is None:
-                continue
-            schedule = standard_rules.parse_schedule(spec)
-        slots.extend(
-            (slot, assignment)
-            for slot in standard_rules.occurrences(schedule, start=segment.start, end=segment.end, tz=tz)
-        )
-    return slots
+    return standard_services.schedule_slots(
+        own_schedule=route.schedule,
+        profile_dimension=route.profile_dimension,
+        start=start,
+        end=end,
+        assignments=assignments,
+    )
 
 
 def missing_rounds(route: Route, *, start: dt.datetime, end: dt.datetime, keep_after: dt.datetime) -> list[Round]:

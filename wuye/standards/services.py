@@ -512,20 +512,40 @@ def plan_slots(
     """The windows of a plan starting in [start, end), each with the estate's profile assignment in force then. A plan
     following the profile takes each stretch's schedule from that assignment (none before the first, none where the
     level does not contract the dimension)."""
-    tz = clock.local_tz()
     start, end = _plan_bounds(plan, start, end)
     if end <= start:
         return []
+    return schedule_slots(
+        own_schedule=plan.schedule,
+        profile_dimension=plan.profile_dimension,
+        start=start,
+        end=end,
+        assignments=assignments,
+    )
+
+
+def schedule_slots(
+    *,
+    own_schedule: dict | None,
+    profile_dimension: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    assignments: Sequence[EstateProfile],
+) -> list[tuple[rules.Slot, EstateProfile | None]]:
+    """The windows starting in [start, end) of something scheduled by its own schedule or, without one, by the
+    estate's service level (plans, patrol routes), each with the profile assignment in force then: a stretch takes
+    its frequency for `profile_dimension` from the level then contracted (none before the first assignment, none
+    where the level does not contract the dimension)."""
+    tz = clock.local_tz()
     by_id = {row.id: row for row in assignments}
     segments = rules.profile_segments([(row.valid_from, row.id) for row in assignments], start=start, end=end)
     slots: list[tuple[rules.Slot, EstateProfile | None]] = []
-    own = rules.parse_schedule(plan.schedule) if plan.schedule is not None else None
+    own = rules.parse_schedule(own_schedule) if own_schedule is not None else None
     for segment in segments:
         assignment = by_id.get(segment.key)
         schedule = own
         if own is None:
-            values = effective_values(assignment)
-            spec = (values or {}).get("frequencies", {}).get(plan.profile_dimension)
+            spec = (effective_values(assignment) or {}).get("frequencies", {}).get(profile_dimension)
             if spec is None:
                 continue
             schedule = rules.parse_schedule(spec)
