@@ -637,6 +637,105 @@ def follow_up_get(user, follow_up_id: int) -> FollowUp:
     return get_object_or_404(follow_ups_visible(user), pk=follow_up_id)
 
 
+def satisfaction_daily(first: dt.date, last: dt.date) -> list[tuple[dt.date, int, int | None, str, int, int]]:
+    """The index's inputs per local day of [first, last], estate and grid, for the KPI rollups (kpis.service_rollup):
+    (day, estate id, grid id, key, satisfied, total) where key is "y:<dimension>" for named yearly-survey answers,
+    "a:<dimension>" for anonymous ones (the reader applies the anonymity rule), "o:<dimension>" for the order
+    feedback (ratings and after-order answers). Three grouped queries."""
+    tz = clock.local_tz()
+    since, until = local_bounds(first, last)
+    satisfied = Q(number__gte=rules.SATISFIED_FROM_SCORE)
+    result = []
+    yearly = (
+        Answer.objects.filter(
+            question__survey__kind=SurveyKind.YEARLY_SATISFACTION,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values(
+            "day",
+            _YEARLY_FIELDS["estate"],
+            _YEARLY_FIELDS["grid"],
+            "question__dimension",
+            "question__survey__anonymous",
+        )
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    for row in yearly:
+        source = "a" if row["question__survey__anonymous"] else "y"
+        result.append(
+            (
+                row["day"],
+                row[_YEARLY_FIELDS["estate"]],
+                row[_YEARLY_FIELDS["grid"]],
+                f"{source}:{row['question__dimension']}",
+                row["satisfied"],
+                row["total"],
+            )
+        )
+    ratings = (
+        WorkOrderEvent.objects.filter(action=OrderAction.RATE, at__gte=since, at__lt=until)
+        .annotate(day=TruncDate("at", tzinfo=tz))
+        .values("day", "order__estate_id", "order__grid_id", "order__kind", "order__category__required_skill")
+        .annotate(**_satisfied_and_total(Q(payload__verdict="good")))
+        .order_by()
+    )
+    for row in ratings:
+        dim = rules.order_dimension(row["order__kind"], row["order__category__required_skill"] or "")
+        result.append(
+            (row["day"], row["order__estate_id"], row["order__grid_id"], f"o:{dim}", row["satisfied"], row["total"])
+        )
+    after = (
+        Answer.objects.filter(
+            question__survey__kind=SurveyKind.AFTER_ORDER,
+            question__kind=QuestionKind.SCALE,
+            number__isnull=False,
+            response__submitted_at__gte=since,
+            response__submitted_at__lt=until,
+        )
+        .exclude(question__dimension="")
+        .annotate(day=TruncDate("response__submitted_at", tzinfo=tz))
+        .values("day", _AFTER_FIELDS["estate"], _AFTER_FIELDS["grid"], "question__dimension")
+        .annotate(**_satisfied_and_total(satisfied))
+        .order_by()
+    )
+    for row in after:
+        result.append(
+            (
+                row["day"],
+                row[_AFTER_FIELDS["estate"]],
+                row[_AFTER_FIELDS["grid"]],
+                f"o:{row['question__dimension']}",
+                row["satisfied"],
+                row["total"],
+            )
+        )
+    return result
+
+
+def satisfaction_from_tallies(
+    yearly_named: dict[str, rules.Tally],
+    yearly_anonymous: dict[str, rules.Tally],
+    orders: dict[str, rules.Tally],
+    *,
+    small: bool,
+) -> rules.SatisfactionIndex:
+    """The index from summed tallies, with the anonymity rule: in a small place (a grid or a building) a dimension's
+    anonymous yearly answers count only from ANONYMITY_MIN_RESPONSES answers on."""
+    named = defaultdict(rules.Tally)
+    for dim, tally in yearly_named.items():
+        named[dim].add(tally.satisfied, tally.total)
+    for dim, tally in yearly_anonymous.items():
+        if not small or tally.total >= rules.ANONYMITY_MIN_RESPONSES:
+            named[dim].add(tally.satisfied, tally.total)
+    return rules.satisfaction_index(named, orders)
+
+
 def satisfaction_series(place: Place, periods: list[tuple[dt.date, dt.date]]) -> list[float | None]:
     """The overall index of the place for each period, in three queries whatever the number of periods (counts
     per local day, summed per period here): the KPI dashboard's value, last year and 12-month trends. Equal to
@@ -710,12 +809,9 @@ def satisfaction_series(place: Place, periods: list[tuple[dt.date, dt.date]]) ->
         for day, dim, is_anonymous, sat, total in yearly_days:
             if window_start <= day <= end:
                 (anonymous if is_anonymous else named)[dim].add(sat, total)
-        for dim, tally in anonymous.items():
-            if not place.is_small or tally.total >= rules.ANONYMITY_MIN_RESPONSES:
-                named[dim].add(tally.satisfied, tally.total)
         orders: dict = defaultdict(rules.Tally)
         for day, dim, sat, total in order_days:
             if start <= day <= end:
                 orders[dim].add(sat, total)
-        values.append(rules.satisfaction_index(named, orders).overall)
+        values.append(satisfaction_from_tallies(named, anonymous, orders, small=place.is_small).overall)
     return values

@@ -138,7 +138,7 @@ class HourlyRollup(models.Model):
             models.UniqueConstraint(fields=["device", "metric", "hour"], name="rollup_unique_bucket"),
         ]
         indexes = [
-            # The KPI dashboard's "equipment monitored" (kpis.selectors._equipment): did a device report at all in
+            # The KPI dashboard's "equipment monitored" (kpis.service_rollup._equipment): did a device report at all in
             # a period, any metric? The bucket index cannot seek on the hour without the metric, so each probe
             # would read all of a device's rollups (measured: 2.4 s → 0.3 s for 500 items × 26 periods).
             models.Index(fields=["device", "hour"], name="rollup_device_hour_idx"),

@@ -1,8 +1,9 @@
 """KPI rollups, households at a date, and the year's targets.
 
 The rollups are derived data: `services.rollup_run` rebuilds any day from the work-order event and SLA-step rows, so
-deleting them loses nothing. The dashboard reads only `KpiCube` (never the events), so it answers in the same few
-queries whatever the size of the history.
+deleting them loses nothing; `ServiceCube` likewise from the engagement, inspections, standards, iot and equipment
+rows (`service_rollup`). The dashboard reads only these cubes (never the source rows), so it answers in the same
+few queries whatever the size of the history.
 """
 
 from django.conf import settings
@@ -150,6 +151,74 @@ class KpiCube(OrderCounts):
             models.Index(fields=["estate", "level", "grain", "period"], name="kpis_cube_estate_idx"),
             # Rewriting the rows of some days or months.
             models.Index(fields=["grain", "period"], name="kpis_cube_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.period} {self.level} {self.estate_id}/{self.grid_id}/{self.assignee_id}"
+
+
+class ServiceCube(models.Model):
+    """The dashboard's second rollup, beside `KpiCube` and keyed the same way (grain, period, node): what the other
+    apps measure — owners' satisfaction tallies (the satisfaction index's inputs, docs/engagement.md), patrol rounds
+    judged and complete, inspections due and done, alarms raised and cleared with their repair minutes, and
+    equipment-days in the ledger and monitored. Rewritten a day at a time from those apps' rows by
+    `service_rollup.days_recompute`; a month row is the sum of its day rows."""
+
+    grain = models.CharField(_("grain"), max_length=10, choices=Grain.choices)
+    period = models.DateField(_("period"), help_text=_("The day, or the first day of the month."))
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company"))
+    estate = models.ForeignKey(
+        Estate, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("estate")
+    )
+    grid = models.ForeignKey(
+        Grid, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("grid")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    patrol_judged = models.PositiveIntegerField(default=0)
+    patrol_done = models.PositiveIntegerField(default=0)
+    inspection_due = models.PositiveIntegerField(default=0)
+    inspection_done = models.PositiveIntegerField(default=0)
+    alarms_raised = models.PositiveIntegerField(default=0)
+    alarms_cleared = models.PositiveIntegerField(default=0)
+    alarm_minutes = models.FloatField(default=0)
+    equipment_days = models.PositiveIntegerField(default=0)
+    equipment_monitored_days = models.PositiveIntegerField(default=0)
+    satisfaction = models.JSONField(
+        _("satisfaction tallies"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            '"source:dimension" → [satisfied, total]; sources y (yearly survey, named), a (anonymous), o (orders).'
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("service rollup")
+        verbose_name_plural = _("service rollups")
+        constraints = [
+            models.UniqueConstraint(
+                F("grain"),
+                F("period"),
+                F("level"),
+                F("company"),
+                Coalesce("estate", Value(0)),
+                Coalesce("grid", Value(0)),
+                Coalesce("assignee", Value(0)),
+                name="kpis_service_one_row_per_node",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "level", "grain", "period"], name="kpis_service_company_idx"),
+            models.Index(fields=["estate", "level", "grain", "period"], name="kpis_service_estate_idx"),
+            models.Index(fields=["grain", "period"], name="kpis_service_period_idx"),
         ]
 
     def __str__(self) -> str:

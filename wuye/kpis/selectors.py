@@ -1,13 +1,12 @@
 """Reads for the KPI dashboard, its exports and the API: the scope a user asked for (checked against what they may
 see), and every KPI of that scope for a period — actual, last year, target, status, a 12-month trend and the next
-level of the drill-down — from the rollups only (`KpiCube`, `HouseholdSnapshot`, `KpiTarget`), in a fixed number of
-queries whatever the size of the history.
+level of the drill-down — from the rollups only (`KpiCube`, `ServiceCube`, `HouseholdSnapshot`, `KpiTarget`), in a
+fixed number of queries whatever the size of the history.
 
-`survey_satisfaction` reads the engagement app's satisfaction index (it replaces the ratings proxy wherever it has
-answers). The hook KPIs — `patrol_completion`, `inspection_completion`, `alarm_count`, `alarm_mttr`,
-`equipment_monitored` — are read from the inspections, standards, iot and equipment apps' rows with a few grouped
-aggregates (`hooks_for_periods`, `children_hooks`); None where there is nothing to measure (shown as "—").
-"""
+The KPIs other apps measure — `survey_satisfaction` (the engagement app's satisfaction index; it replaces the ratings
+proxy wherever it has answers), `patrol_completion`, `inspection_completion`, `alarm_count`, `alarm_mttr`,
+`equipment_monitored` — come from `ServiceCube` (`hooks_for_periods`, `children_hooks`); None where there is nothing
+to measure (shown as "—")."""
 
 import datetime as dt
 from collections import defaultdict
@@ -15,30 +14,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db.models import (
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
     Min,
-    OuterRef,
     Q,
-    QuerySet,
     Subquery,
-    Sum,
 )
-from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext as _
 
 from wuye.accounts.choices import STAFF_ROLES
 from wuye.accounts.models import User
 from wuye.core import clock
 from wuye.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from wuye.engagement.rules import YEARLY_WINDOW_DAYS
 from wuye.estates.models import Company, Estate, Grid
 
-from . import rules
+from . import rules, service_rollup
 from .choices import KPIS, Grain, Level
-from .models import HouseholdSnapshot, KpiCube, KpiTarget
+from .models import HouseholdSnapshot, KpiCube, KpiTarget, ServiceCube
 from .permissions import kpi_estate_ids
 
 CUBE_FIELDS = (*rules.COUNTERS, *rules.HISTOGRAMS)
@@ -223,41 +214,17 @@ def period_for(*, today: dt.date, start=None, end=None, month=None) -> tuple[dt.
 
 
 # ---------------------------------------------------------------------------------------------------------- hooks
-def survey_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """The engagement app's satisfaction index (0-100, docs/engagement.md) of the company, estate or grid for the
-    period: the same number as the desk's satisfaction page. None where it has no answers (and for a person: the
-    index measures places, not people), and the dashboard then shows the ratings proxy."""
-    if scope.level == Level.PERSON or not scope.estate_ids:
-        return None
-    from wuye.engagement.selectors import Place, satisfaction_overall
-
-    return satisfaction_overall(Place(tuple(scope.estate_ids), grid_id=scope.grid_id), start, end)
-
-
-def children_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> dict[int | None, float | None]:
-    """The satisfaction index of each estate of the company or each grid of the estate (None: outside any grid),
-    in one grouped read; people have none (their line shows the ratings proxy)."""
-    by = {Level.COMPANY: "estate", Level.ESTATE: "grid"}.get(scope.level)
-    if by is None or not scope.estate_ids:
-        return {}
-    from wuye.engagement.selectors import Place, satisfaction_for
-
-    indices = satisfaction_for(Place(tuple(scope.estate_ids)), start, end, by=by)
-    return {key: index.overall for key, index in indices.items()}
-
-
-# Patrols, inspections, alarms and equipment are read straight from their apps' tables (they are small beside the
-# work-order events): one query per source for any number of periods — counts per local day, summed into each
-# period; for equipment a pair of filtered counts per period — so the dashboard's 26 periods (the period, last
-# year, two 12-month trends) cost five queries, and the drill-down's children five more (grouped by estate, grid
-# or person).
+# The KPIs measured by the other apps — the satisfaction index (engagement), patrols and inspections completed,
+# alarms and their MTTR, equipment monitored — are read from `ServiceCube` (kpis.service_rollup writes it): one query
+# for any number of periods, whatever the size of those apps' history.
 Period = tuple[dt.date, dt.date]
 
 
 @dataclass(frozen=True)
 class Hooks:
-    """The KPIs that come from the patrol, inspection, standards, iot and equipment apps, for one period."""
+    """The KPIs that come from the engagement, inspection, standards, iot and equipment apps, for one period."""
 
+    survey_satisfaction: float | None = None
     patrol_completion: float | None = None
     inspection_completion: float | None = None
     alarms: float | None = None
@@ -265,284 +232,109 @@ class Hooks:
     equipment_monitored: float | None = None
 
 
-def _bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, the day after end 00:00) in Asia/Shanghai: the instants of the period's local days."""
-    zone = clock.local_tz()
-    start, end = period
-    return (
-        dt.datetime.combine(start, dt.time(0), tzinfo=zone),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=zone),
-    )
-
-
-# The grid of an item of equipment, as the iot app finds the grid leader of an alarm (services._equipment_grid): its
-# public area's, else its room's building's, else its building's.
-def _equipment_grid(prefix: str = ""):
-    return Coalesce(f"{prefix}public_area__grid", f"{prefix}room__building__grid", f"{prefix}building__grid")
-
-
-@dataclass(frozen=True)
-class _Source:
-    """Rows of one app that a hook counts, and how the scope's estate, grid and person are named on them (person
-    None: the KPI measures places, not people)."""
-
-    queryset: QuerySet
-    moment: str  # the instant that puts a row in a period
-    grid: str | Coalesce  # a field, or the expression that finds the grid of the row's place
-    person: str | None
-
-
-def _scoped(source: _Source, scope: Scope, group: str | None) -> QuerySet | None:
-    """The source's rows inside the scope (None when the KPI has no meaning there), annotated with their `_grid`,
-    and grouped by `_key`, the next level down, when `group` names it."""
-    if scope.level == Level.PERSON and source.person is None:
-        return None
-    grid_expression = F(source.grid) if isinstance(source.grid, str) else source.grid
-    rows = source.queryset.filter(estate_id__in=list(scope.estate_ids)).annotate(_grid=grid_expression)
-    if scope.level in (Level.GRID, Level.PERSON):
-        rows = rows.filter(_grid=scope.grid_id)
-    if scope.level == Level.PERSON:
-        rows = rows.filter(**{source.person: scope.person.id})
-    if group is None:
-        return rows
-    if group == "person":
-        if source.person is None:
-            return None
-        return rows.annotate(_key=F(source.person))
-    return rows.annotate(_key=F("estate_id") if group == "estate" else F("_grid"))
-
-
-def _aggregate(rows: QuerySet, grouped: bool, aggregates: dict) -> dict:
-    """{group key (None when not grouped): {name: value}} of the aggregates, in one query."""
-    if not grouped:
-        return {None: rows.aggregate(**aggregates)}
-    return {row.pop("_key"): row for row in rows.values("_key").annotate(**aggregates).order_by()}
-
-
-def _daily(rows: QuerySet, grouped: bool, days: dict[str, str], aggregates: dict) -> list[dict]:
-    """The aggregates per local day (Asia/Shanghai) of each `days` field, and per group key, in one query: a row per
-    day with something on it, whatever the number of periods (one pass over the rows; the periods are summed from
-    these few hundred rows by `_fold`)."""
-    zone = clock.local_tz()
-    annotated = rows.annotate(**{name: TruncDate(field, tzinfo=zone) for name, field in days.items()})
-    return list(annotated.values(*(["_key"] if grouped else []), *days).annotate(**aggregates).order_by())
-
-
-def _fold(rows: list[dict], periods: list[Period], measures: dict[str, tuple[str, str]], grouped: bool) -> dict:
-    """{group key: [{measure: sum over the period's days} for each period]}; `measures`: name → (day, value) of the
-    `_daily` rows. Ungrouped, the scope is there even without rows (all sums 0)."""
-    result: dict = defaultdict(lambda: [dict.fromkeys(measures, 0) for _period in periods])
-    if not grouped:
-        result[None]  # noqa: B018 - creates the scope's zeros
-    for row in rows:
-        sums = result[row["_key"] if grouped else None]
-        for index, (start, end) in enumerate(periods):
-            for name, (day, value) in measures.items():
-                if row[day] is not None and start <= row[day] <= end:
-                    sums[index][name] += row[value] or 0
-    return result
-
-
-def _span(periods: list[Period], field: str) -> Q:
-    """Every period at once, so the database reads only the dates it needs (and can use an index on them)."""
-    first = _bounds(min(periods))[0]
-    last = max(_bounds(period)[1] for period in periods)
-    return Q(**{f"{field}__gte": first, f"{field}__lt": last})
-
-
-def _window_starts(periods: list[Period]) -> Q:
-    """Rounds and tasks ending in the periods start at most two days before (a schedule's window starts on one day
-    and ends within the next, standards.rules.Schedule): bounds on window_start, which the apps index."""
-    first = _bounds(min(periods))[0]
-    last = max(_bounds(period)[1] for period in periods)
-    return Q(window_start__gte=first - dt.timedelta(days=2), window_start__lt=last)
-
-
 def _rate(part, whole) -> float | None:
     return 100.0 * part / whole if whole else None
 
 
-def _patrol_rows() -> _Source:
-    from wuye.inspections.models import Round
+def _yearly_window(period: Period) -> Period:
+    """The yearly survey's answers that count for a period: those of the year up to its end."""
+    return period[1] - dt.timedelta(days=YEARLY_WINDOW_DAYS - 1), period[1]
 
-    return _Source(Round.objects.all(), "window_end", "grid_id", "assignee_id")
+
+def _cells(period: Period, today: dt.date) -> set[tuple[str, dt.date]]:
+    months, days = rules.split_period(*period, today)
+    return {(Grain.MONTH, month) for month in months} | {(Grain.DAY, day) for day in days}
 
 
-def _patrols(scope: Scope, periods: list[Period], group: str | None) -> dict:
-    """Rounds whose window ended in the period and that the window closer has judged: completed ÷ judged."""
-    from wuye.inspections.choices import RoundStatus
+def _service_rows(condition: Q, cells: set[tuple[str, dt.date]], group: str | None) -> list[dict]:
+    if not cells:
+        return []
+    fields = ["grain", "period", *service_rollup.COUNTERS, "satisfaction", *([group] if group else [])]
+    return list(ServiceCube.objects.filter(condition, _cells_filter(cells)).values(*fields))
 
-    rows = _scoped(_patrol_rows(), scope, group)
-    if rows is None:
-        return {}
-    rows = rows.filter(_span(periods, "window_end"), _window_starts(periods), closed_at__isnull=False)
-    grouped = group is not None
-    days = _daily(
-        rows,
-        grouped,
-        {"day": "window_end"},
-        {"judged": Count("pk"), "done": Count("pk", filter=Q(status=RoundStatus.COMPLETE))},
+
+def _cells_filter(cells: set[tuple[str, dt.date]]) -> Q:
+    condition = Q(pk__in=[])
+    for grain in (Grain.MONTH, Grain.DAY):
+        periods = [period for cell_grain, period in cells if cell_grain == grain]
+        if periods:
+            condition |= Q(grain=grain, period__in=periods)
+    return condition
+
+
+def _hooks(level: str, rows: list[dict], cells: set, yearly_cells: set, *, small: bool) -> Hooks:
+    """The hook KPIs of one node from its rows: the counters of `cells` (the period), the yearly survey's tallies of
+    `yearly_cells` (the year up to the period's end)."""
+    from wuye.engagement.rules import Tally as Satisfied
+    from wuye.engagement.selectors import satisfaction_from_tallies
+
+    tally = service_rollup.ServiceTally()
+    named: dict = defaultdict(Satisfied)
+    anonymous: dict = defaultdict(Satisfied)
+    orders: dict = defaultdict(Satisfied)
+    for row in rows:
+        cell = (row["grain"], row["period"])
+        if cell in cells:
+            tally.add_row(row)
+            for key, (satisfied, total) in row["satisfaction"].items():
+                if key.startswith("o:"):
+                    orders[key[2:]].add(satisfied, total)
+        if cell in yearly_cells:
+            for key, (satisfied, total) in row["satisfaction"].items():
+                if key[:2] in ("y:", "a:"):
+                    (named if key[0] == "y" else anonymous)[key[2:]].add(satisfied, total)
+    counts = tally.counts
+    place = level != Level.PERSON
+    return Hooks(
+        survey_satisfaction=satisfaction_from_tallies(named, anonymous, orders, small=small).overall if place else None,
+        patrol_completion=_rate(counts["patrol_done"], counts["patrol_judged"]),
+        inspection_completion=_rate(counts["inspection_done"], counts["inspection_due"]),
+        alarms=float(counts["alarms_raised"]) if place else None,
+        alarm_mttr=counts["alarm_minutes"] / counts["alarms_cleared"] if place and counts["alarms_cleared"] else None,
+        equipment_monitored=_rate(counts["equipment_monitored_days"], counts["equipment_days"]) if place else None,
     )
-    found = _fold(days, periods, {"judged": ("day", "judged"), "done": ("day", "done")}, grouped)
-    return {key: [_rate(sums["done"], sums["judged"]) for sums in series] for key, series in found.items()}
 
 
-def _inspections(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict:
-    """Scheduled inspections due in the period: the inspections app's checklists that carry a due time (routine
-    ones given one, re-checks, spot checks; cancelled ones do not count) and the standards tasks of the engineering
-    discipline (the building and plant-room checks of the plans), pooled. Counted once their due time has passed (or
-    earlier if already done); done: submitted, or the task finished, on time or late."""
-    from wuye.inspections.choices import InspectionStatus
-    from wuye.inspections.models import Inspection
-    from wuye.standards.choices import Discipline, TaskStatus
-    from wuye.standards.models import Task
-
-    sources = (
-        (
-            _Source(
-                Inspection.objects.filter(due_at__isnull=False).exclude(status=InspectionStatus.CANCELLED),
-                "due_at",
-                "grid_id",
-                "inspector_id",
-            ),
-            Q(status=InspectionStatus.SUBMITTED),
-        ),
-        (
-            _Source(
-                Task.objects.filter(plan__discipline=Discipline.ENGINEERING), "window_end", "grid_id", "assignee_id"
-            ),
-            Q(status=TaskStatus.DONE),
-        ),
-    )
-    grouped = group is not None
-    days: list[dict] = []
-    for source, done in sources:
-        rows = _scoped(source, scope, group)
-        if rows is None:
-            return {}
-        rows = rows.filter(_span(periods, source.moment)).filter(done | Q(**{f"{source.moment}__lte": now}))
-        if source.moment == "window_end":
-            rows = rows.filter(_window_starts(periods))
-        days += _daily(rows, grouped, {"day": source.moment}, {"due": Count("pk"), "done": Count("pk", filter=done)})
-    found = _fold(days, periods, {"due": ("day", "due"), "done": ("day", "done")}, grouped)
-    return {key: [_rate(sums["done"], sums["due"]) for sums in series] for key, series in found.items()}
-
-
-def _alarms(scope: Scope, periods: list[Period], group: str | None) -> tuple[dict, dict]:
-    """Alarms raised in each period, and the mean minutes raised → cleared of those cleared in it (both by the
-    place of the device's equipment; alarms are the equipment's, not a person's)."""
-    from wuye.iot.models import Alarm
-
-    rows = _scoped(
-        _Source(Alarm.objects.all(), "raised_at", _equipment_grid("device__equipment__"), None), scope, group
-    )
-    if rows is None:
-        return {}, {}
-    rows = rows.filter(_span(periods, "raised_at") | _span(periods, "cleared_at"))
-    grouped = group is not None
-    repair = ExpressionWrapper(F("cleared_at") - F("raised_at"), output_field=DurationField())
-    days = _daily(
-        rows,
-        grouped,
-        {"raised_day": "raised_at", "cleared_day": "cleared_at"},
-        {"n": Count("pk"), "repair": Sum(repair)},
-    )
-    for row in days:
-        row["repair"] = _minutes(row["repair"])
-    measures = {"raised": ("raised_day", "n"), "cleared": ("cleared_day", "n"), "minutes": ("cleared_day", "repair")}
-    found = _fold(days, periods, measures, grouped)
-    counts = {key: [float(sums["raised"]) for sums in series] for key, series in found.items()}
-    mttr = {
-        key: [sums["minutes"] / sums["cleared"] if sums["cleared"] else None for sums in series]
-        for key, series in found.items()
-    }
-    return counts, mttr
-
-
-def _minutes(value) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, dt.timedelta):
-        return value / dt.timedelta(minutes=1)
-    return float(value) / 60_000_000  # SQLite may answer a sum of durations in microseconds
-
-
-def _equipment(scope: Scope, periods: list[Period], group: str | None) -> dict:
-    """Of the ledger's equipment (not retired, entered before the period ended), the share with an active device
-    bound to it that reported during the period: a reading folded into an hourly rollup of the period, or its
-    last report (readings not folded yet) inside it."""
-    from wuye.equipment.choices import EquipmentStatus
-    from wuye.equipment.models import Equipment
-    from wuye.iot.models import Device, HourlyRollup
-
-    rows = _scoped(_Source(Equipment.objects.all(), "created_at", _equipment_grid(), None), scope, group)
-    if rows is None:
-        return {}
-    rows = rows.exclude(status=EquipmentStatus.RETIRED).filter(created_at__lt=max(_bounds(p)[1] for p in periods))
-    aggregates = {}
-    for index, period in enumerate(periods):
-        start, end = _bounds(period)
-        # Rollup hours are UTC hour starts and the local midnights are whole UTC hours: an hour starting in
-        # [start, end) holds exactly the readings of the period's instants.
-        reported = Exists(
-            Device.objects.filter(equipment=OuterRef("pk"), is_active=True).filter(
-                Q(last_seen_at__gte=start, last_seen_at__lt=end)
-                | Exists(HourlyRollup.objects.filter(device=OuterRef("pk"), hour__gte=start, hour__lt=end))
-            )
-        )
-        aggregates[f"ledger{index}"] = Count("pk", filter=Q(created_at__lt=end))
-        aggregates[f"monitored{index}"] = Count("pk", filter=Q(created_at__lt=end) & reported)
-    found = _aggregate(rows, group is not None, aggregates)
-    return {
-        key: [_rate(sums[f"monitored{i}"], sums[f"ledger{i}"]) for i in range(len(periods))]
-        for key, sums in found.items()
-    }
-
-
-def hooks_for_periods(scope: Scope, periods: list[Period], *, now: dt.datetime | None = None) -> dict[Period, Hooks]:
-    """The hook KPIs of the scope for every period: five queries (rounds, inspections, standards tasks, alarms,
-    equipment) whatever their number."""
+def hooks_for_periods(scope: Scope, periods: list[Period], *, today: dt.date | None = None) -> dict[Period, Hooks]:
+    """The hook KPIs of the scope for every period, in one query whatever their number."""
     unique = list(dict.fromkeys(periods))
     if not unique or not scope.estate_ids:
         return dict.fromkeys(unique, Hooks())
-    now = now or clock.now()
-    series = _hook_series(scope, unique, None, now)
-    return {
-        period: Hooks(**{name: values.get(None, [None] * len(unique))[i] for name, values in series.items()})
-        for i, period in enumerate(unique)
-    }
+    today = today or clock.today()
+    cells = {period: _cells(period, today) for period in unique}
+    yearly = {period: _cells(_yearly_window(period), today) for period in unique}
+    rows = _service_rows(_node_filter(scope), set().union(*cells.values(), *yearly.values()), None)
+    small = scope.level == Level.GRID
+    return {period: _hooks(scope.level, rows, cells[period], yearly[period], small=small) for period in unique}
 
 
-def children_hooks(scope: Scope, start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> dict:
+def children_hooks(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date | None = None) -> dict:
     """The hook KPIs of each estate of the company, each grid of the estate (None: outside any grid) or each person
-    of the grid, for one period (five grouped queries). Children without a row are missing: the caller shows them
-    without figures (and with 0 alarms, for a place)."""
-    group = {Level.COMPANY: "estate", Level.ESTATE: "grid", Level.GRID: "person"}.get(scope.level)
-    if group is None or not scope.estate_ids:
+    of the grid, for one period, in one query. Children without a row are missing: the caller shows them without
+    figures (and with 0 alarms, for a place)."""
+    found = _children_filter(scope)
+    if found is None or not scope.estate_ids:
         return {}
-    series = _hook_series(scope, [(start, end)], group, now or clock.now())
-    keys = {key for values in series.values() for key in values}
-    # A place without alarms had none (0); a person has no alarm figures at all.
-    none = {"alarms": [0.0 if group != "person" else None]}
-    return {
-        key: Hooks(**{name: values.get(key, none.get(name, [None]))[0] for name, values in series.items()})
-        for key in keys
-    }
-
-
-def _hook_series(scope: Scope, periods: list[Period], group: str | None, now: dt.datetime) -> dict[str, dict]:
-    alarms, mttr = _alarms(scope, periods, group)
-    return {
-        "patrol_completion": _patrols(scope, periods, group),
-        "inspection_completion": _inspections(scope, periods, group, now),
-        "alarms": alarms,
-        "alarm_mttr": mttr,
-        "equipment_monitored": _equipment(scope, periods, group),
-    }
+    condition, group = found
+    today = today or clock.today()
+    cells, yearly = _cells((start, end), today), _cells(_yearly_window((start, end)), today)
+    by_key: dict = defaultdict(list)
+    for row in _service_rows(condition, cells | yearly, group):
+        by_key[row[group]].append(row)
+    level = {Level.COMPANY: Level.ESTATE, Level.ESTATE: Level.GRID, Level.GRID: Level.PERSON}[scope.level]
+    small = level == Level.GRID
+    return {key: _hooks(level, rows, cells, yearly, small=small) for key, rows in by_key.items()}
 
 
 def _hook(scope: Scope, start: dt.date, end: dt.date) -> Hooks:
     return hooks_for_periods(scope, [(start, end)])[(start, end)]
+
+
+def survey_satisfaction(scope: Scope, start: dt.date, end: dt.date) -> float | None:
+    """The engagement app's satisfaction index (0-100, docs/engagement.md) of the company, estate or grid for the
+    period: the same number as the desk's satisfaction page (as of the last rollup). None where it has no answers
+    (and for a person: the index measures places, not people), and the dashboard then shows the ratings proxy."""
+    return _hook(scope, start, end).survey_satisfaction
 
 
 def patrol_completion(scope: Scope, start: dt.date, end: dt.date) -> float | None:
@@ -573,8 +365,9 @@ def alarm_mttr(scope: Scope, start: dt.date, end: dt.date) -> float | None:
 
 
 def equipment_monitored(scope: Scope, start: dt.date, end: dt.date) -> float | None:
-    """Percentage of the equipment ledger (not retired, entered before the period ended) with an active device bound
-    that reported during the period (grid: the equipment's place). None without equipment, and for a person."""
+    """Percentage of equipment-days monitored in the period: over its days, the ledger's equipment (not retired,
+    entered before the day ended) and of it those with an active device bound that reported that day (grid: the
+    equipment's place). None without equipment, and for a person."""
     return _hook(scope, start, end).equipment_monitored
 
 
@@ -665,16 +458,9 @@ def _context(
     end: dt.date,
     households: Households,
     *,
-    with_survey: bool = True,
-    surveys: dict | None = None,
     hooks: dict | None = None,
 ) -> rules.Context:
-    """`surveys`, `hooks`: satisfaction indices and hook KPIs already read for (start, end) periods (the dashboard
-    reads them at once)."""
-    if surveys is not None and (start, end) in surveys:
-        survey = surveys[(start, end)]
-    else:
-        survey = survey_satisfaction(scope, start, end) if with_survey else None
+    """`hooks`: the hook KPIs already read for (start, end) periods (the dashboard reads them at once)."""
     if hooks is not None and (start, end) in hooks:
         hook = hooks[(start, end)]
     else:
@@ -683,19 +469,15 @@ def _context(
         days=rules.period_days(start, end),
         households=households.households,
         online_households=households.online,
-        survey_satisfaction=survey,
-        patrol_completion=hook.patrol_completion,
-        inspection_completion=hook.inspection_completion,
-        alarms=hook.alarms,
-        alarm_mttr=hook.alarm_mttr,
-        equipment_monitored=hook.equipment_monitored,
+        **_hook_fields(hook),
     )
 
 
 def kpis_for(scope: Scope, start: dt.date, end: dt.date, today: dt.date) -> dict[str, float | None]:
     """Every KPI of the scope for [start, end] (two to four queries, and five for the hook KPIs)."""
     totals = cube_totals(scope, start, end, today)
-    return rules.kpi_values(totals, _context(scope, start, end, households_for(scope, end)))
+    hooks = hooks_for_periods(scope, [(start, end)], today=today)
+    return rules.kpi_values(totals, _context(scope, start, end, households_for(scope, end), hooks=hooks))
 
 
 def targets_for(scope: Scope, year: int) -> dict[int | None, dict[str, tuple[float, str]]]:
@@ -785,24 +567,12 @@ def _trend_period(month: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
     return month, min(rules.month_end(month), max(today, month))
 
 
-def surveys_for_periods(scope: Scope, periods: list[tuple[dt.date, dt.date]]) -> dict:
-    """The satisfaction index of every period at once (three queries), as `_context(surveys=...)` takes them."""
-    if scope.level == Level.PERSON or not scope.estate_ids:
-        return dict.fromkeys(periods)
-    from wuye.engagement.selectors import Place, satisfaction_series
-
-    unique = list(dict.fromkeys(periods))
-    values = satisfaction_series(Place(tuple(scope.estate_ids), grid_id=scope.grid_id), unique)
-    return dict(zip(unique, values, strict=True))
-
-
 def _trend(
     scope: Scope,
     months: list[dt.date],
     rows: list[dict],
     households: Households,
     today: dt.date,
-    surveys: dict,
     hooks: dict,
 ):
     earlier = [rules.shift_year(month) for month in months]
@@ -814,7 +584,7 @@ def _trend(
             first, last = _trend_period(month, today)
             values = rules.kpi_values(
                 sums.get(month, rules.Tally()),
-                _context(scope, first, last, households, surveys=surveys, hooks=hooks),
+                _context(scope, first, last, households, hooks=hooks),
             )
             for code, value in values.items():
                 into[code].append(value)
@@ -829,8 +599,7 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
     rows = KpiCube.objects.filter(condition, _period_filter(start, end, today)).values(group, *CUBE_FIELDS)
     sums = _sum_rows(rows, group)
     # The satisfaction index and the hook KPIs are read for every child at once.
-    indices = children_satisfaction(scope, start, end)
-    hooks = children_hooks(scope, start, end)
+    hooks = children_hooks(scope, start, end, today=today)
     if scope.level == Level.COMPANY:
         names = dict(Estate.objects.filter(id__in=scope.estate_ids).values_list("id", "name"))
         keys = list(scope.estate_ids)  # every estate, with or without orders
@@ -847,7 +616,7 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
         keys = sorted(names, key=lambda user_id: names[user_id])
         counts = {}
     lines = []
-    parent = _context(scope, start, end, Households(None, None), with_survey=False, hooks={(start, end): Hooks()})
+    parent = _context(scope, start, end, Households(None, None), hooks={(start, end): Hooks()})
     for key in keys:
         household = counts.get(key)
         values = rules.kpi_values(
@@ -856,7 +625,6 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
                 parent,
                 households=household[0] if household else None,
                 online_households=household[1] if household else None,
-                survey_satisfaction=indices.get(key),
                 **_hook_fields(hooks.get(key, Hooks(alarms=None if scope.level == Level.GRID else 0.0))),
             ),
         )
@@ -880,6 +648,7 @@ def _children(scope: Scope, start: dt.date, end: dt.date, today: dt.date, target
 
 def _hook_fields(hooks: Hooks) -> dict[str, float | None]:
     return {
+        "survey_satisfaction": hooks.survey_satisfaction,
         "patrol_completion": hooks.patrol_completion,
         "inspection_completion": hooks.inspection_completion,
         "alarms": hooks.alarms,
@@ -918,11 +687,10 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
     totals, totals_ly = _pick(rows, period), _pick(rows, period_ly)
     households = households_for(scope, end)
     trend_periods_all = [_trend_period(m, today) for m in months + [rules.shift_year(m) for m in months]]
-    surveys = surveys_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all])
-    hooks = hooks_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all])
-    values = rules.kpi_values(totals, _context(scope, start, end, households, surveys=surveys, hooks=hooks))
+    hooks = hooks_for_periods(scope, [(start, end), (ly_start, ly_end), *trend_periods_all], today=today)
+    values = rules.kpi_values(totals, _context(scope, start, end, households, hooks=hooks))
     values_ly = rules.kpi_values(
-        totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end), surveys=surveys, hooks=hooks)
+        totals_ly, _context(scope, ly_start, ly_end, households_for(scope, ly_end), hooks=hooks)
     )
     targets = targets_for(scope, end.year)
     estate_id = scope.estate.id if scope.estate else None
@@ -943,7 +711,7 @@ def dashboard(scope: Scope, start: dt.date, end: dt.date, *, today: dt.date, chi
                 status=rules.status(values[spec.code], target, direction),
             )
         )
-    trend, trend_ly = _trend(scope, months, rows, households, today, surveys, hooks)
+    trend, trend_ly = _trend(scope, months, rows, households, today, hooks)
     child_level = {Level.COMPANY: Level.ESTATE, Level.ESTATE: Level.GRID, Level.GRID: Level.PERSON}.get(scope.level)
     return Dashboard(
         scope=scope,

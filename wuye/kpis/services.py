@@ -22,7 +22,7 @@ from wuye.core import clock
 from wuye.estates.models import Company, Estate, Room
 from wuye.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderStep
 
-from . import rules
+from . import rules, service_rollup
 from .choices import KPI_BY_CODE, Grain, KpiCode, Level
 from .models import DailyOrderStats, HouseholdSnapshot, KpiCube, KpiTarget, RollupState
 
@@ -294,8 +294,9 @@ def rollup_settle(*, now: dt.datetime) -> int:
 def rollup_rebuild(
     *, now: dt.datetime, window_days: int = 7, progress: Callable[[str], None] | None = None
 ) -> RollupResult:
-    """Rebuild every rollup from the first event to today, a window of days per transaction, then set the watermark.
-    For a first install over an existing history, or after changing a KPI definition."""
+    """Rebuild every rollup from the first event to today, a window of days per transaction, then set the watermark;
+    then the service rollups (service_rollup.rollup_rebuild). For a first install over an existing history, or after
+    changing a KPI definition."""
     started = time.monotonic()
     tz = clock.local_tz()
     with transaction.atomic():
@@ -328,6 +329,7 @@ def rollup_rebuild(
         state.last_run_at = now
         state.save()
         households_snapshot(day=today)
+    service_rollup.rollup_rebuild(now=now, progress=progress)
     result.seconds = time.monotonic() - started
     return result
 

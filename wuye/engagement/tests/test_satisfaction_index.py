@@ -11,6 +11,7 @@ from collections import defaultdict
 import pytest
 
 from wuye.accounts import services as account_services
+from wuye.core import clock
 from wuye.engagement import rules, selectors, services
 from wuye.engagement.choices import QuestionKind, SurveyKind
 from wuye.engagement.models import Answer, Survey
@@ -225,11 +226,28 @@ def test_a_year_later_the_order_feedback_is_gone_and_the_yearly_survey_too(cast,
 
 
 def test_the_kpi_dashboard_shows_the_same_overall_index(cast, world):
+    """The dashboard reads the index from the KPI rollups (kpis.service_rollup): the same number as the index
+    computed here from the answers and ratings, for the estate, a grid (where the anonymity rule applies) and periods
+    of months, days and both."""
     from wuye.kpis import selectors as kpi_selectors
+    from wuye.kpis import service_rollup
 
-    scope = kpi_selectors.scope_for(cast.manager, estate=str(cast.estate.id))
-    index = selectors.satisfaction_overall(selectors.Place((cast.estate.id,)), START, END)
-    assert kpi_selectors.survey_satisfaction(scope, START, END) == pytest.approx(index)
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=clock.local_tz())
+    service_rollup.rollup_rebuild(now=now)
+    periods = [(START, END), (dt.date(2026, 11, 1), dt.date(2026, 11, 2)), (dt.date(2026, 11, 3), END)]
+    places = [
+        (kpi_selectors.scope_for(cast.manager, estate=str(cast.estate.id)), selectors.Place((cast.estate.id,))),
+        (
+            kpi_selectors.scope_for(cast.manager, grid=str(world["grid2"].id)),
+            selectors.Place((cast.estate.id,), grid_id=world["grid2"].id),
+        ),
+    ]
+    for scope, place in places:
+        found = kpi_selectors.hooks_for_periods(scope, periods, today=now.date())
+        for period in periods:
+            index = selectors.satisfaction_overall(place, *period)
+            assert found[period].survey_satisfaction == pytest.approx(index), (scope.key, period)
+    assert selectors.satisfaction_overall(places[0][1], START, END) is not None
     assert rules.dimension_index(rules.Tally(1, 2), rules.Tally()) == 50
 
 

@@ -1,6 +1,7 @@
 """An independent computation of the hook KPIs (patrols, inspections, alarms, equipment monitored) in plain Python
-over every row of the apps' tables, for checking the selectors' aggregates: each row is loaded, placed on its local
-day (Asia/Shanghai) and in its grid by walking its relations, and counted. No ORM filter does the work here."""
+over every row of the apps' tables, for checking the rollups (kpis.service_rollup) as the dashboard reads them:
+each row is loaded, placed on its local day (Asia/Shanghai) and in its grid by walking its relations, and counted.
+No ORM filter does the work here."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -115,21 +116,33 @@ def alarm_mttr(where: Where, start: dt.date, end: dt.date) -> float | None:
     return sum(minutes) / len(minutes) if minutes else None
 
 
-def equipment_monitored(where: Where, start: dt.date, end: dt.date) -> float | None:
+def equipment_monitored(where: Where, start: dt.date, end: dt.date, today: dt.date) -> float | None:
+    """Equipment-days: on each day of the period up to today, the ledger's items (not retired, entered by the end of
+    the day) and those with an active device that reported that day."""
     if where.person is not ANY:
         return None
     ledger = monitored = 0
-    for item in Equipment.objects.all():
-        if item.status == "retired" or _day(item.created_at) > end:
-            continue
-        if not _here(where, item.estate_id, _place_grid(item)):
-            continue
-        ledger += 1
+    items = [
+        item
+        for item in Equipment.objects.all()
+        if item.status != "retired" and _here(where, item.estate_id, _place_grid(item))
+    ]
+    reports = {}
+    for item in items:
+        days = set()
         for device in Device.objects.filter(equipment_id=item.id):
-            hours = HourlyRollup.objects.filter(device_id=device.id).values_list("hour", flat=True)
-            if device.is_active and (
-                _inside(device.last_seen_at, start, end) or any(_inside(hour, start, end) for hour in hours)
-            ):
-                monitored += 1
-                break
+            if device.is_active:
+                days.add(_day(device.last_seen_at))
+                days.update(
+                    _day(hour)
+                    for hour in HourlyRollup.objects.filter(device_id=device.id).values_list("hour", flat=True)
+                )
+        reports[item.id] = days
+    day = start
+    while day <= min(end, today):
+        for item in items:
+            if _day(item.created_at) <= day:
+                ledger += 1
+                monitored += day in reports[item.id]
+        day += dt.timedelta(days=1)
     return _share(monitored, ledger)

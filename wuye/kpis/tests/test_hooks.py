@@ -12,14 +12,16 @@ import time_machine
 
 from wuye.equipment.services import NewEquipment, equipment_create, equipment_set_status
 from wuye.inspections import services as inspection_services
+from wuye.inspections.models import Inspection
 from wuye.inspections.seed import _submit
 from wuye.inspections.tests import factories as pf
 from wuye.iot import services as iot_services
-from wuye.iot.models import Alarm
+from wuye.iot.models import Alarm, Device
 from wuye.iot.rules import AlarmChange
 from wuye.iot.tests import factories as iot_factories
-from wuye.kpis import selectors
+from wuye.kpis import selectors, service_rollup
 from wuye.kpis.choices import KpiCode
+from wuye.kpis.models import ServiceCube
 from wuye.kpis.tests import hooks_oracle as oracle
 from wuye.standards import services as standard_services
 from wuye.standards.models import Task
@@ -228,6 +230,7 @@ def history(cast):
     cast.grid2 = grid2
     cast.guard = guard
     with _at(NOW):
+        service_rollup.rollup_run(now=NOW)  # the first run on an installation rebuilds every day
         yield cast
     iot_services.caches_clear()
 
@@ -247,6 +250,8 @@ def _expected(name, where, period):
     compute = HOOKS[name][1]
     if name == "inspection_completion":
         return compute(where, *period, NOW)
+    if name == "equipment_monitored":
+        return compute(where, *period, TODAY)
     return compute(where, *period)
 
 
@@ -271,9 +276,11 @@ def test_the_history_holds_what_the_definitions_turn_on(history):
     # Cleared on the 1st: 45 minutes (23:50 → 00:35) and 30 minutes.
     assert selectors.alarm_mttr(estate, *first) == pytest.approx(37.5)
     assert selectors.alarm_mttr(estate, *last) == pytest.approx(1440.0)
-    # November so far: E1 and E5 reported of E0, E1, E2, E3, E5 (E4 retired); E5 did not exist in October.
-    assert selectors.equipment_monitored(estate, dt.date(2026, 11, 1), TODAY) == pytest.approx(40.0)
-    assert selectors.equipment_monitored(estate, dt.date(2026, 10, 1), dt.date(2026, 10, 31)) == pytest.approx(50.0)
+    # November so far, in equipment-days: on the 1st E0, E1, E2, E3 in the ledger (E4 retired, E5 not yet entered),
+    # E1 reported; on the 2nd E5 too, and only E5 reported: 2 of 9. October: the four entered on the 30th, none
+    # reported on the 30th or 31st.
+    assert selectors.equipment_monitored(estate, dt.date(2026, 11, 1), TODAY) == pytest.approx(100 * 2 / 9)
+    assert selectors.equipment_monitored(estate, dt.date(2026, 10, 1), dt.date(2026, 10, 31)) == pytest.approx(0.0)
     # Patrol rounds of both routes were judged on both days.
     assert 0 < selectors.patrol_completion(estate, *first) < 100
 
@@ -301,7 +308,7 @@ def test_another_company_sees_only_its_own_rows(history):
     november = (dt.date(2026, 11, 1), TODAY)
     assert selectors.alarm_count(stranger, *november) == 1.0
     assert selectors.alarm_mttr(stranger, *november) == pytest.approx(30.0)
-    assert selectors.equipment_monitored(stranger, *november) == pytest.approx(100.0)
+    assert selectors.equipment_monitored(stranger, *november) == pytest.approx(50.0)  # reported the 1st, not the 2nd
     assert selectors.patrol_completion(stranger, *november) == pytest.approx(0.0)  # nobody walked them
     assert selectors.inspection_completion(stranger, *november) == pytest.approx(0.0)
 
@@ -340,3 +347,55 @@ def test_the_dashboard_and_its_drill_down_show_the_same_numbers(history):
     )
     assert guard_line.values[KpiCode.PATROL_COMPLETION] == pytest.approx(expected)
     assert guard_line.values[KpiCode.ALARMS] is None
+
+
+def _service_rows():
+    fields = [f.attname for f in ServiceCube._meta.concrete_fields if f.attname != "id"]
+    return sorted(tuple(str(row[name]) for name in fields) for row in ServiceCube.objects.values(*fields))
+
+
+def test_the_job_rewrites_recent_days_and_the_settle_reaches_back_two_months(history):
+    """A late inspection lands on the day it was due: the frequent job (today and yesterday) does not see it, the
+    settle does; an alarm raised today shows at the next run; and what the jobs leave equals a rebuild."""
+    later = local(2026, 11, 20, 9, 0)
+    estate = selectors.scope_for(history.company_admin, estate=history.estate.id)
+    first = (dt.date(2026, 11, 1),) * 2
+    where = oracle.Where((history.estate.id,))
+    before = selectors.inspection_completion(estate, *first)
+    forgotten = Inspection.objects.get(estate=history.estate, due_at=local(2026, 11, 1, 12, 0))
+    with _at(later):
+        _submit(forgotten, history.technician, later, random.Random(1), fail_share=0.0)
+        device = Device.objects.get(code="e2")
+        rule = iot_factories.rule(history.estate, device=device, name="流量异常晚", metric="flow")
+        change = {"rule_id": rule.id, "device_id": device.id, "severity": "major", "reason": "flow", "value": 2.0}
+        iot_services.alarm_changes_apply(changes=[AlarmChange(change="raise", at=later, **change)], now=later)
+        service_rollup.rollup_run(now=later)
+        today = (later.date(),) * 2
+        assert selectors.alarm_count(estate, *today) == 1.0
+        assert selectors.inspection_completion(estate, *first) == pytest.approx(before)  # not yet
+        assert before != pytest.approx(oracle.inspection_completion(where, *first, later))
+        service_rollup.rollup_settle(now=later)
+        assert selectors.inspection_completion(estate, *first) == pytest.approx(
+            oracle.inspection_completion(where, *first, later)
+        )
+        settled = _service_rows()
+        ServiceCube.objects.all().delete()
+        service_rollup.rollup_rebuild(now=later)
+        assert _service_rows() == settled
+
+
+def test_the_month_rows_are_the_sums_of_their_day_rows(history):
+    for level in ("company", "estate", "grid", "person"):
+        month = ServiceCube.objects.filter(grain="month", period=dt.date(2026, 11, 1), level=level)
+        days = ServiceCube.objects.filter(grain="day", period__gte=dt.date(2026, 11, 1), level=level)
+        assert month.exists()
+        for name in service_rollup.COUNTERS:
+            assert sum(getattr(row, name) for row in month) == pytest.approx(sum(getattr(row, name) for row in days))
+
+
+def test_running_the_job_again_changes_nothing(history):
+    """Days are rewritten whole, never added to."""
+    first = _service_rows()
+    service_rollup.rollup_run(now=NOW)
+    service_rollup.rollup_run(now=NOW)
+    assert _service_rows() == first

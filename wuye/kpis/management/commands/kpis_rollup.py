@@ -1,5 +1,6 @@
-"""`manage.py kpis_rollup`: run the KPI rollup job now (as the scheduler does), or --rebuild everything from the
-events, or --days N to rebuild the last N days."""
+"""`manage.py kpis_rollup`: run the KPI rollup jobs now (as the scheduler does: work orders, then the service rollup
+of satisfaction, patrols, inspections, alarms and equipment), or --rebuild everything from the source rows, or
+--days N to rebuild the last N days."""
 
 import datetime as dt
 
@@ -7,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from wuye.core import clock
-from wuye.kpis import rules, services
+from wuye.kpis import rules, service_rollup, services
 
 
 class Command(BaseCommand):
@@ -29,7 +30,10 @@ class Command(BaseCommand):
             today = rules.local_day(now, clock.local_tz())
             with transaction.atomic():
                 written = services.days_recompute({today - dt.timedelta(days=n) for n in range(days)})
+                written += service_rollup.days_recompute(today - dt.timedelta(days=days - 1), today, now=now)
             self.stdout.write(f"Rebuilt the last {days} days ({written} rows).")
             return
         result = services.rollup_run(now=now)
         self.stdout.write(f"{result.events} new events, {result.days} days recomputed in {result.seconds:.2f} s.")
+        service = service_rollup.rollup_run(now=now)
+        self.stdout.write(f"Service rollup: {service.days} days, {service.rows} rows in {service.seconds:.2f} s.")
