@@ -1,15 +1,14 @@
 """Reads about estates and their parts, always starting from the permission-scoped querysets."""
 
-from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from wuye.accounts.choices import Role
 from wuye.accounts.models import Membership, Residency
-from wuye.core import clock, rawsql
+from wuye.core import clock
 
-from .models import Building, Estate, Grid, Room, Unit
+from .models import Building, Estate, Grid, Room
 from .permissions import buildings_visible, estates_visible, grids_visible, rooms_visible
 
 
@@ -84,26 +83,6 @@ def room_search(user, estate: Estate, *, building: str = "", query: str = "") ->
 
 def room_get(user, room_id: int) -> Room:
     return get_object_or_404(rooms_visible(user).select_related("building", "unit", "estate"), pk=room_id)
-
-
-def room_with_place(*, room_id: int, estate_id: int) -> Room | None:
-    """A room of the estate with its building and unit attached, so its label and grid need no further query, in
-    one hand-written query (the work-order create path reads it for every report made for a room)."""
-    sql = (
-        f"SELECT {rawsql.select_list(Room, 'r')}, {rawsql.select_list(Building, 'b')}, "  # noqa: S608 - our tables
-        f"{rawsql.select_list(Unit, 'u')} FROM {Room._meta.db_table} r "
-        f"JOIN {Building._meta.db_table} b ON b.id = r.building_id JOIN {Unit._meta.db_table} u ON u.id = r.unit_id "
-        "WHERE r.id = %s AND r.estate_id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [room_id, estate_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    room, offset = rawsql.instance_from_row(Room, row)
-    room.building, offset = rawsql.instance_from_row(Building, row, offset)
-    room.unit, _end = rawsql.instance_from_row(Unit, row, offset)
-    return room
 
 
 def grid_for_staff(user, estate: Estate) -> QuerySet[Grid]:

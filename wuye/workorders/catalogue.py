@@ -22,6 +22,7 @@ How it stays right with any number of processes (gunicorn workers, machines), ea
 """
 
 import copy
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
-from wuye.estates.models import Estate
+from wuye.core import rawsql
+from wuye.estates.models import Building, Estate, Room, Unit
 
 from .models import Category, ServiceCalendar, SlaPolicy, SlaTarget
 
@@ -64,46 +66,77 @@ def catalogue_lookup(*, estate_id: int, category_id: int) -> tuple[Estate | None
     """The estate (with its `service_calendar` attached, or known to have none) and the category (with its
     `sla_policy` and the policy's `targets` attached), as fresh instances; None for a row that does not exist.
     One raw query when both are cached and current; the rows' own queries when not."""
+    estate, category, _room = catalogue_and_room(estate_id=estate_id, category_id=category_id, room_id=None)
+    return estate, category
+
+
+def catalogue_and_room(
+    *, estate_id: int, category_id: int, room_id: int | None
+) -> tuple[Estate | None, Category | None, Room | None]:
+    """`catalogue_lookup`, and the room of the estate the order is for (with its building and unit attached, so its
+    label and grid need no further query; None when it is not in the estate) in the same round trip."""
     if not 0 < estate_id <= MAX_ID:
-        return None, None
+        return None, None, None
     # An id no row can have matches nothing (the raw query would not get the ORM's guard for out-of-range integers).
-    stamps = _read_stamps(estate_id, category_id if 0 < category_id <= MAX_ID else 0)
+    if room_id is not None and not 0 < room_id <= MAX_ID:
+        room_id = 0
+    stamps, room = _read_stamps(estate_id, category_id if 0 < category_id <= MAX_ID else 0, room_id)
     estate_stamp, category_stamp = stamps[:2], stamps[2:]
     now = _monotonic()
     estate_entry = _current(_estates, estate_id, estate_stamp, now) or _load_estate(estate_id, estate_stamp, now)
     category_entry = _current(_categories, category_id, category_stamp, now) or _load_category(
         category_id, category_stamp, now
     )
-    return _estate_from(estate_entry), _category_from(category_entry)
+    return _estate_from(estate_entry), _category_from(category_entry), room
 
 
-def _stamp_sql() -> str:
+@functools.cache
+def _stamp_sql(with_room: bool, vendor: str) -> str:
     # One row of plain joins (planned faster than one subquery per stamp); no row when the estate does not exist.
     category, policy, target = Category._meta.db_table, SlaPolicy._meta.db_table, SlaTarget._meta.db_table
     estate, calendar = Estate._meta.db_table, ServiceCalendar._meta.db_table
+    room_columns = room_joins = room_keys = ""
+    if with_room:
+        room_columns = (
+            f", {rawsql.select_list(Room, 'r')}, {rawsql.select_list(Building, 'b')}, {rawsql.select_list(Unit, 'u')}"
+        )
+        room_joins = (
+            f"LEFT JOIN {Room._meta.db_table} r ON r.id = %(room)s AND r.estate_id = e.id "
+            f"LEFT JOIN {Building._meta.db_table} b ON b.id = r.building_id "
+            f"LEFT JOIN {Unit._meta.db_table} u ON u.id = r.unit_id "
+        )
+        # The room's, building's and unit's other columns depend on their primary keys.
+        room_keys = ", r.id, b.id, u.id"
     return (
-        "SELECT e.updated_at, k.updated_at, c.updated_at, p.updated_at, COUNT(t.id), SUM(t.limit_minutes) "  # noqa: S608 - table names are ours, values are bound
-        f"FROM {estate} e LEFT JOIN {calendar} k ON k.estate_id = e.id "
+        "SELECT e.updated_at, k.updated_at, c.updated_at, p.updated_at, COUNT(t.id), SUM(t.limit_minutes)"  # noqa: S608 - table names are ours, values are bound
+        f"{room_columns} FROM {estate} e LEFT JOIN {calendar} k ON k.estate_id = e.id "
         f"LEFT JOIN {category} c ON c.id = %(category)s LEFT JOIN {policy} p ON p.id = c.sla_policy_id "
-        f"LEFT JOIN {target} t ON t.policy_id = p.id "
-        "WHERE e.id = %(estate)s GROUP BY e.updated_at, k.updated_at, c.updated_at, p.updated_at"
+        f"LEFT JOIN {target} t ON t.policy_id = p.id {room_joins}"
+        f"WHERE e.id = %(estate)s GROUP BY e.updated_at, k.updated_at, c.updated_at, p.updated_at{room_keys}"
     )
 
 
-_STAMP_SQL = ""
 NO_ROWS = (None, None, None, None, 0, None)
+STAMPS = len(NO_ROWS)
 
 
-def _read_stamps(estate_id: int, category_id: int) -> tuple:
-    """(estate, calendar, category, policy, target count, target minutes); the estate's stamp is None when it does
-    not exist (and then the category's is too: without an estate nothing is created)."""
-    global _STAMP_SQL  # noqa: PLW0603 - built once, after the models are ready
-    if not _STAMP_SQL:
-        _STAMP_SQL = _stamp_sql()
+def _read_stamps(estate_id: int, category_id: int, room_id: int | None) -> tuple[tuple, Room | None]:
+    """(estate, calendar, category, policy, target count, target minutes) and the room when asked for; the estate's
+    stamp is None when it does not exist (and then the category's is too: without an estate nothing is created)."""
+    params = {"estate": estate_id, "category": category_id}
+    if room_id is not None:
+        params["room"] = room_id
     with connection.cursor() as cursor:
-        cursor.execute(_STAMP_SQL, {"estate": estate_id, "category": category_id})
+        cursor.execute(_stamp_sql(room_id is not None, connection.vendor), params)
         row = cursor.fetchone()
-    return NO_ROWS if row is None else tuple(row)
+    if row is None:
+        return NO_ROWS, None
+    room = None
+    if room_id is not None and row[STAMPS] is not None:
+        room, offset = rawsql.instance_from_row(Room, row, STAMPS)
+        room.building, offset = rawsql.instance_from_row(Building, row, offset)
+        room.unit, _end = rawsql.instance_from_row(Unit, row, offset)
+    return tuple(row[:STAMPS]), room
 
 
 def _current(entries: dict[int, _Entry], key: int, stamp: tuple, now: float) -> _Entry | None:

@@ -124,6 +124,42 @@ def test_outside_any_transaction_a_retry_also_returns_the_first_order_and_the_ne
     assert WorkOrder.objects.count() == 2 and WorkOrderEvent.objects.count() == 2
 
 
+def test_the_create_answer_is_the_order_as_every_other_answer_shows_it(wo_cast):
+    """The 201 body is rendered without a second validation pass: it must be exactly what GET /workorders/{id} and
+    the validated replay answer (200) return, with every field of the schema, for an owner's report and for a
+    staff member's phone entry with contacts and an appointment."""
+    from wuye.workorders.schemas import WorkOrderOut
+
+    owner = wo_cast.api("owner")
+    staff = wo_cast.api("service_agent")
+    cases = [
+        (owner, repair_body(wo_cast)),
+        (
+            staff,
+            repair_body(
+                wo_cast,
+                on_behalf_of_user_id=wo_cast.owner.id,
+                contact_name="王先生",
+                contact_phone="13800138000",
+                appointment_start="2026-11-25T09:00:00",
+                appointment_end="2026-11-25T11:00:00",
+            ),
+        ),
+    ]
+    with time_machine.travel(NOON, tick=False):
+        for client, body in cases:
+            created = post_json(client, LIST, body, **{"Idempotency-Key": f"same-{len(body)}"})
+            assert created.status_code == 201, created.json()
+            replay = post_json(client, LIST, body, **{"Idempotency-Key": f"same-{len(body)}"})
+            fetched = client.get(detail_url(created.json()["id"]))
+            assert replay.status_code == 200 and fetched.status_code == 200
+            # (The first run of this test found the appointment shown at +08:00 in the answer, Z everywhere else.)
+            assert created.json() == fetched.json() == replay.json()
+            assert set(created.json()) == set(WorkOrderOut.model_fields)
+            assert created["Content-Type"] == fetched["Content-Type"]
+    assert created.json()["appointment_start"] is not None and created.json()["sla"]
+
+
 def test_another_idempotency_key_creates_another_order(wo_cast):
     client = wo_cast.api("owner")
     first = post_json(client, LIST, repair_body(wo_cast), **{"Idempotency-Key": "a"})

@@ -61,14 +61,14 @@ def arrive_targets(cast):
 
 
 @time_machine.travel(NOON, tick=False)
-def test_an_owners_report_with_a_warm_catalogue_costs_seven_queries_on_postgresql(shop, django_assert_num_queries):
+def test_an_owners_report_with_a_warm_catalogue_costs_six_queries_on_postgresql(shop, django_assert_num_queries):
     client = shop.api("owner")
     assert report(client, shop).status_code == 201  # warms the token's last-use stamp and the catalogue
-    # token, catalogue stamp, roles with residencies (one query), room with building and unit; savepoint, the number,
-    # order, event and steps (one WITH statement on PostgreSQL, four statements elsewhere), release.
+    # token, catalogue stamp with the room, its building and unit, roles with residencies (one query); savepoint, the
+    # number, order, event and steps (one WITH statement on PostgreSQL, four statements elsewhere), release.
     # (13 before the catalogue cache and the hand-written reads and writes.)
     body = repair(shop)
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 10):
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 9):
         response = client.post(LIST, data=body, content_type="application/json")
     assert response.status_code == 201
 
