@@ -10,9 +10,9 @@ from django.db import close_old_connections, connection
 
 from wuye.accounts import services as account_services
 from wuye.core import scheduler
-from wuye.kpis import services
+from wuye.kpis import service_rollup, services
 from wuye.kpis.choices import Grain, KpiCode, Level
-from wuye.kpis.models import DailyOrderStats, HouseholdSnapshot, KpiCube, KpiTarget, RollupState
+from wuye.kpis.models import DailyOrderStats, HouseholdSnapshot, KpiCube, KpiTarget, RollupState, ServiceCube
 from wuye.testing import factories
 from wuye.workorders.choices import Action
 from wuye.workorders.models import WorkOrderEvent
@@ -130,7 +130,7 @@ def test_two_workers_at_once_never_double_count(cast):
 
 def test_the_job_is_registered_with_the_scheduler():
     names = {job.name for job in scheduler.registered_jobs()}
-    assert {"kpis.rollup", "kpis.rollup_settle"} <= names
+    assert {"kpis.rollup", "kpis.rollup_settle", "kpis.service_rollup", "kpis.service_rollup_settle"} <= names
 
 
 def test_households_count_rooms_lived_in_and_those_active_online(cast):
@@ -158,3 +158,41 @@ def test_default_targets_are_seeded_once(cast):
     satisfaction = KpiTarget.objects.get(company=cast.company, year=2026, code=KpiCode.SATISFACTION)
     assert (satisfaction.target, satisfaction.direction) == (90, "higher")
     assert KpiTarget.objects.get(company=cast.company, code=KpiCode.REOPEN_RATE).direction == "lower"
+
+
+def _service_rows():
+    fields = [f.attname for f in ServiceCube._meta.concrete_fields if f.attname != "id"]
+    return sorted(tuple(str(row[name]) for name in fields) for row in ServiceCube.objects.values(*fields))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_service_rollup_workers_at_once_leave_the_rows_one_run_writes(cast):
+    """The service rollup's first run (a rebuild) and its frequent run, each by two workers at the same moment: no
+    failure, no duplicate row (the unique constraint would raise), and the rows a single rebuild writes."""
+    wf.seed_catalogue(cast)
+    for days in range(3):
+        wf.order(cast, status="closed", now=NOW - dt.timedelta(days=days, hours=1))
+    for _round in range(2):  # the first run on an installation rebuilds; the second rewrites today and yesterday
+        barrier = threading.Barrier(2)
+        results, failures = [], []
+
+        def worker(barrier=barrier, results=results, failures=failures):
+            try:
+                barrier.wait()
+                results.append(service_rollup.rollup_run(now=NOW))
+            except Exception as failure:  # a thread's exception must fail the test
+                failures.append(failure)
+            finally:
+                close_old_connections()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+    together = _service_rows()
+    assert any("o:" in row[-1] for row in together)  # the closed orders' ratings are in the tallies
+    ServiceCube.objects.all().delete()
+    service_rollup.rollup_rebuild(now=NOW)
+    assert _service_rows() == together
