@@ -330,3 +330,13 @@ def test_the_demo_dashboard_has_patrol_inspection_alarm_and_equipment_figures(de
     assert 0 < values["equipment_monitored"] <= 100
     company = selectors.dashboard(selectors.scope_for(admin), start, today, today=today)
     assert {line.code: line.value for line in company.kpis}["patrol_completion"] is not None
+
+
+def test_the_demo_dashboard_has_online_coverage(demo):
+    from wuye.kpis import selectors
+
+    admin = User.objects.get(username="admin")
+    today = clock.today()
+    data = selectors.dashboard(selectors.scope_for(admin), today.replace(day=1), today, today=today)
+    values = {line.code: line.value for line in data.kpis}
+    assert 40 < values["owner_accounts"] < 80  # about three residents in five signed in lately
