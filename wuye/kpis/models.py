@@ -7,7 +7,7 @@ few queries whatever the size of the history.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -274,6 +274,23 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_event_id}"
+
+    @classmethod
+    def lock(cls, name: str, *, wait: bool) -> "RollupState | None":
+        """The job's row (created on first use), locked for the caller's transaction; None when another worker
+        holds it and `wait` is False (PostgreSQL). SQLite has no row locks: its IMMEDIATE transactions already let
+        one writer in at a time."""
+        if not cls.objects.filter(name=name).exists():
+            try:
+                with transaction.atomic():
+                    cls.objects.create(name=name)
+            except IntegrityError:
+                pass  # another worker created it first
+        rows = cls.objects.filter(name=name)
+        if connection.features.has_select_for_update:
+            skip = not wait and connection.features.has_select_for_update_skip_locked
+            rows = rows.select_for_update(skip_locked=skip)
+        return rows.first()
 
 
 class KpiTarget(models.Model):

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -271,17 +271,7 @@ def day_tallies(first: dt.date, last: dt.date, *, now: dt.datetime) -> dict[Key,
 
 # ---------------------------------------------------------------------------------------------------------- writes
 def _state(*, wait: bool) -> RollupState | None:
-    if not RollupState.objects.filter(name=STATE_NAME).exists():
-        try:
-            with transaction.atomic():
-                RollupState.objects.create(name=STATE_NAME)
-        except IntegrityError:
-            pass  # another worker created it first
-    rows = RollupState.objects.filter(name=STATE_NAME)
-    if connection.features.has_select_for_update:
-        skip = not wait and connection.features.has_select_for_update_skip_locked
-        rows = rows.select_for_update(skip_locked=skip)
-    return rows.first()
+    return RollupState.lock(STATE_NAME, wait=wait)
 
 
 def _nodes(key: Key, company_id: int) -> list[tuple]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 from wuye.accounts.models import Residency
@@ -53,19 +53,7 @@ def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
 
 
 def _state(*, wait: bool) -> RollupState | None:
-    """The watermark row, locked for this transaction; None when another worker holds it (PostgreSQL, not waiting).
-    SQLite has no row locks: its IMMEDIATE transactions already let one writer in at a time."""
-    if not RollupState.objects.filter(name=STATE_NAME).exists():
-        try:
-            with transaction.atomic():
-                RollupState.objects.create(name=STATE_NAME)
-        except IntegrityError:
-            pass  # another worker created it first
-    rows = RollupState.objects.filter(name=STATE_NAME)
-    if connection.features.has_select_for_update:
-        skip = not wait and connection.features.has_select_for_update_skip_locked
-        rows = rows.select_for_update(skip_locked=skip)
-    return rows.first()
+    return RollupState.lock(STATE_NAME, wait=wait)
 
 
 def _day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
