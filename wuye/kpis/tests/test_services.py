@@ -99,19 +99,16 @@ def test_the_settle_job_rebuilds_today_from_scratch(shop):
     assert estate_day(TODAY) == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_never_double_count(cast):
-    wf.seed_catalogue(cast)
-    for days in range(5):
-        wf.order(cast, status="closed", now=NOW - dt.timedelta(days=days, hours=1))
+def _twice_at_once(job) -> list:
+    """Run `job` in two threads released together; a thread's exception fails the test. Returns their results."""
     barrier = threading.Barrier(2)
     results, failures = [], []
 
     def worker():
         try:
             barrier.wait()
-            results.append(services.rollup_run(now=NOW, batch_events=7))
-        except Exception as failure:  # a thread's exception must fail the test
+            results.append(job())
+        except Exception as failure:
             failures.append(failure)
         finally:
             close_old_connections()
@@ -122,6 +119,15 @@ def test_two_workers_at_once_never_double_count(cast):
     for thread in threads:
         thread.join()
     assert not failures, failures
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_double_count(cast):
+    wf.seed_catalogue(cast)
+    for days in range(5):
+        wf.order(cast, status="closed", now=NOW - dt.timedelta(days=days, hours=1))
+    results = _twice_at_once(lambda: services.rollup_run(now=NOW, batch_events=7))
     services.rollup_run(now=NOW)  # whatever a skipping worker left
     total = sum(KpiCube.objects.filter(grain=Grain.DAY, level=Level.COMPANY).values_list("reported", flat=True))
     assert total == 5, (connection.vendor, results)
@@ -173,24 +179,7 @@ def test_two_service_rollup_workers_at_once_leave_the_rows_one_run_writes(cast):
     for days in range(3):
         wf.order(cast, status="closed", now=NOW - dt.timedelta(days=days, hours=1))
     for _round in range(2):  # the first run on an installation rebuilds; the second rewrites today and yesterday
-        barrier = threading.Barrier(2)
-        results, failures = [], []
-
-        def worker(barrier=barrier, results=results, failures=failures):
-            try:
-                barrier.wait()
-                results.append(service_rollup.rollup_run(now=NOW))
-            except Exception as failure:  # a thread's exception must fail the test
-                failures.append(failure)
-            finally:
-                close_old_connections()
-
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not failures, failures
+        _twice_at_once(lambda: service_rollup.rollup_run(now=NOW))
     together = _service_rows()
     assert any("o:" in row[-1] for row in together)  # the closed orders' ratings are in the tallies
     ServiceCube.objects.all().delete()
